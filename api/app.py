@@ -1,0 +1,85 @@
+"""The application factory and its lifespan (engine and keys are made here, not at import)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.observability import Metrics, RequestContext
+from api.routes import operations, submissions, token
+from schemas.problems import Problem
+from schemas.submissions import SubmissionIn
+from services.db import make_engine, session_factory
+from services.durability import check_durability
+from services.service_key import load_service_key
+from services.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+CME Exchange carries children's records from NHS Wales health boards to Welsh local
+authorities so that each authority can find the children of compulsory school age who are
+missing education, and keeps only those children.
+
+Authentication: OAuth 2.0 client credentials with a signed client assertion (RFC 7523) at
+`POST /oauth2/token`; every other endpoint takes `Authorization: Bearer <access_token>`.
+Errors are `application/problem+json` (RFC 9457) with a stable `code`; the token endpoint
+answers RFC 6749 error bodies.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        check_durability(engine)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.service_key = load_service_key(settings)
+        log.info("service started", extra={"database": engine.dialect.name})
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="CME Exchange",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    errors.install(app)
+    app.include_router(token.router)
+    app.include_router(submissions.router)
+    app.include_router(operations.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    # Bodies read as raw bytes (to verify signatures first) are documented explicitly.
+    for model in (SubmissionIn, Problem):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    components["securitySchemes"] = {
+        "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    app.openapi_schema = document
+    return document

@@ -1,0 +1,77 @@
+"""Dependencies: the request's database session (one commit point) and the caller.
+
+A route's signature reads as its permissions, e.g. `caller: HealthBoardWriter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from sqlalchemy.orm import Session as OrmSession
+
+from services import audit
+from services.clients import get_client
+from services.errors import Forbidden, Unauthenticated
+from services.logs import request_id_var
+from services.tokens import verify_access_token
+
+
+def _session(request: Request) -> Iterator[OrmSession]:
+    """Commit once, after the route returns and before the response is sent: a failure at
+    commit becomes an error response, never a 2xx."""
+    with request.app.state.sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+Session = Annotated[OrmSession, Depends(_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth2/token.")
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_id: str
+    org_code: str
+    scopes: frozenset[str]
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor(self.client_id, self.org_code, request_id_var.get())
+
+
+def authenticated(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    claims = verify_access_token(
+        credentials.credentials,
+        service_key=request.app.state.service_key,
+        issuer=request.app.state.settings.public_base_url,
+    )
+    # The client must still exist: deleting a client ends its tokens at once.
+    client = None if claims is None else get_client(session=session, client_id=claims.client_id)
+    if claims is None or client is None or client.org_code != claims.org_code:
+        raise Unauthenticated("The access token is missing, expired or not valid.")
+    missing = set(security_scopes.scopes) - claims.scopes
+    if missing:
+        raise Forbidden(
+            f"This token lacks the scope {' '.join(sorted(missing))}.", "insufficient_scope"
+        )
+    return Caller(claims.client_id, claims.org_code, claims.scopes)
+
+
+SubmissionWriter = Annotated[Caller, Security(authenticated, scopes=["submissions:write"])]
+SubmissionReader = Annotated[Caller, Security(authenticated, scopes=["submissions:read"])]

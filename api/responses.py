@@ -1,0 +1,34 @@
+"""OpenAPI declarations of error responses, so every route documents what it can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.problems import Problem
+
+_DESCRIPTIONS = {
+    400: "Bad request (e.g. `malformed_gzip`).",
+    401: "`unauthenticated`: missing, expired or forged access token; or for submissions "
+    "`signature_missing`, `signature_malformed`, `signature_refused`, "
+    "`signature_unknown_key`, `signature_invalid`.",
+    403: "`insufficient_scope`, or `lhb_code_not_caller`.",
+    404: "`not_found`: no such resource for the caller's organisation.",
+    409: "`submission_id_conflict`: the id was used with a different body.",
+    413: "`payload_too_large`: body, or decompressed body, over the limit.",
+    415: "`unsupported_media_type` or `unsupported_content_encoding`.",
+    422: "`validation_failed` with one entry per problem in `errors`.",
+    503: "`not_ready`: the database does not answer or is not at the latest migration.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS[status],
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        for status in statuses
+    }

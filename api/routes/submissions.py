@@ -1,0 +1,84 @@
+"""Signed submissions from health boards (SPEC.md, Signed submissions)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Request, Response
+
+from api.body import read_limited_body, require_json
+from api.deps import Session, SubmissionReader, SubmissionWriter
+from api.responses import problems
+from schemas.submissions import Receipt
+from services import submissions
+from services.signatures import SIGNATURE_HEADER
+
+router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
+
+SubmissionId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="The sender's UUID.")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Receipt,
+    summary="Send a signed extract of child records",
+    description=(
+        "The body is the exact JSON of `SubmissionIn`, optionally gzip-encoded, signed with a "
+        f"detached JWS in `{SIGNATURE_HEADER}`. All or nothing: any invalid record refuses "
+        "the whole submission with 422 and one error per problem. The same `submission_id` "
+        "with the same body answers 200 with the original receipt; with a different body, 409."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SubmissionIn"}}
+            },
+        },
+    },
+    responses={
+        200: {"model": Receipt, "description": "A replay of an earlier identical submission."},
+        **problems(400, 401, 403, 409, 413, 415, 422),
+    },
+)
+async def create_submission(
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: SubmissionWriter,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> Receipt:
+    require_json(request)
+    body, body_gzip = await read_limited_body(
+        request, max_bytes=request.app.state.settings.max_body_bytes
+    )
+    outcome = submissions.ingest(
+        session=session,
+        caller=submissions.Caller(caller.client_id, caller.org_code),
+        actor=caller.actor,
+        body=body,
+        signature=signature,
+        body_gzip=body_gzip,
+    )
+    response.headers["Location"] = f"/v1/submissions/{outcome.receipt.submission_id}"
+    if not outcome.created:
+        response.status_code = 200
+    return outcome.receipt
+
+
+@router.get(
+    "/{submission_id}",
+    response_model=Receipt,
+    summary="Read a submission's receipt (own board only)",
+    responses=problems(401, 403, 404, 422),
+)
+def read_submission(
+    session: Session, caller: SubmissionReader, submission_id: SubmissionId
+) -> Receipt:
+    return submissions.read_receipt(
+        session=session,
+        caller=submissions.Caller(caller.client_id, caller.org_code),
+        actor=caller.actor,
+        submission_id=submission_id.lower(),
+    )

@@ -1,0 +1,199 @@
+"""The `cme` command: operating the service and the reference clients.
+
+Another way in beside `api/`, calling the same services.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli import openapi as openapi_command
+from cli import push as push_command
+from services import audit, clients
+from services.db import make_engine, session_factory, transaction
+from services.errors import ServiceError
+from services.keys import generate_key_pair, key_id, load_public_key, public_jwk
+from services.logs import configure_logging
+from services.schema_version import upgrade_to_head
+from services.settings import get_settings
+
+app = typer.Typer(help="CME Exchange: children missing education, NHS Wales to local authorities.")
+db_app = typer.Typer(help="The database.")
+clients_app = typer.Typer(help="API clients and their keys.")
+keys_app = typer.Typer(help="Key pairs for integrators.")
+audit_app = typer.Typer(help="The audit trail.")
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.command("push")(push_command.push)
+app.command("openapi")(openapi_command.openapi)
+
+err = Console(stderr=True)
+
+
+def _sessions() -> sessionmaker[Session]:
+    return session_factory(make_engine(get_settings().database_url))
+
+
+def _fail(error: ServiceError) -> typer.Exit:
+    err.print(f"[red]error[/red] {error.code}: {error.detail}")
+    return typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database at CME_DATABASE_URL to the latest migration."""
+    engine = make_engine(get_settings().database_url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    err.print("database is at the latest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    configure_logging(get_settings().log_level)
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {path}: {error}") from error
+
+
+@clients_app.command("add")
+def clients_add(
+    org: Annotated[str, typer.Option(help="Organisation code, e.g. 7A4 or W06000015.")],
+    name: Annotated[str, typer.Option(help="A name for the client system.")],
+    scope: Annotated[list[str], typer.Option(help="A scope to grant; repeat for more.")],
+    public_key: Annotated[Path, typer.Option(help="Public key file: PEM or a JWK document.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Register an API client of an organisation with its public key."""
+    try:
+        key = load_public_key(_read_key_file(public_key))
+        with transaction(_sessions()) as session:
+            registration = clients.register_client(
+                session=session, org=org, name=name, scopes=scope, key=key
+            )
+            audit.record(
+                session=session,
+                actor=audit.Actor(None, None),
+                action="client.registered",
+                object_type="client",
+                object_ids=[registration.client_id, registration.kid],
+            )
+    except ServiceError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(registration.as_dict()) + "\n")
+    else:
+        err.print(
+            f"client_id [bold]{registration.client_id}[/bold] ({org}); kid {registration.kid}"
+        )
+        err.print(f"scopes: {' '.join(registration.scopes)}")
+
+
+@clients_app.command("add-key")
+def clients_add_key(
+    client_id: Annotated[str, typer.Option(help="The client to add a key to.")],
+    public_key: Annotated[Path, typer.Option(help="Public key file: PEM or a JWK document.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Add a key to a client (rotation: add the new key, then revoke the old one)."""
+    try:
+        key = load_public_key(_read_key_file(public_key))
+        with transaction(_sessions()) as session:
+            kid = clients.add_key(session=session, client_id=client_id, key=key)
+            audit.record(
+                session=session,
+                actor=audit.Actor(None, None),
+                action="client.key_added",
+                object_type="client",
+                object_ids=[client_id, kid],
+            )
+    except ServiceError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"client_id": client_id, "kid": kid}) + "\n")
+    else:
+        err.print(f"added key {kid} to {client_id}")
+
+
+@clients_app.command("revoke-key")
+def clients_revoke_key(
+    client_id: Annotated[str, typer.Option(help="The client whose key to revoke.")],
+    kid: Annotated[str, typer.Option(help="The key id to revoke.")],
+) -> None:
+    """Revoke a key: tokens and signatures made with it are refused from now on."""
+    try:
+        with transaction(_sessions()) as session:
+            clients.revoke_key(session=session, client_id=client_id, kid=kid)
+            audit.record(
+                session=session,
+                actor=audit.Actor(None, None),
+                action="client.key_revoked",
+                object_type="client",
+                object_ids=[client_id, kid],
+            )
+    except ServiceError as error:
+        raise _fail(error) from None
+    err.print(f"revoked key {kid} of {client_id}")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    private_key: Annotated[Path, typer.Option(help="Where to write the private key (PEM).")],
+    public_key: Annotated[Path, typer.Option(help="Where to write the public key (JWK).")],
+    kind: Annotated[str, typer.Option(help="ec (ES256), ed25519 (EdDSA) or rsa (PS256).")] = "ec",
+) -> None:
+    """Make a key pair for an integrator and show its public JWK and kid."""
+    if kind not in ("ec", "ed25519", "rsa"):
+        raise typer.BadParameter("kind must be ec, ed25519 or rsa")
+    chosen: Literal["ec", "ed25519", "rsa"] = kind  # type: ignore[assignment]
+    pem, public = generate_key_pair(chosen)
+    private_key.touch(mode=0o600, exist_ok=False)
+    private_key.write_text(pem)
+    public_key.write_text(json.dumps(public_jwk(public), indent=2) + "\n")
+    err.print(f"private key: {private_key} (keep it secret)")
+    err.print(f"public JWK: {public_key}")
+    sys.stdout.write(json.dumps({"kid": key_id(public), "public_jwk": public_jwk(public)}) + "\n")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit 1 naming the first bad event if it was tampered with."""
+    with transaction(_sessions()) as session:
+        checked, broken = audit.verify(session=session)
+    if broken is not None:
+        err.print(f"[red]audit chain broken[/red] at event {broken.seq}: {broken.reason}")
+        raise typer.Exit(code=1)
+    err.print(f"audit chain intact: {checked} events")
+
+
+if __name__ == "__main__":
+    app()

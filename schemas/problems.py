@@ -1,0 +1,92 @@
+"""problem+json (RFC 9457) documents and the translation of validation errors into them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, ValidationError
+
+from services.errors import FieldError
+
+# pydantic's error types mapped onto our stable, documented codes. Our own validators raise
+# PydanticCustomError with the code as the type, so those pass through unchanged.
+_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "json_invalid": "malformed_json",
+    "json_type": "malformed_json",
+    "recursion_loop": "too_deeply_nested",
+    "literal_error": "not_allowed_value",
+    "enum": "not_allowed_value",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "string_pattern_mismatch": "invalid_format",
+    "uuid_parsing": "invalid_uuid",
+    "uuid_type": "invalid_uuid",
+    "date_parsing": "invalid_date",
+    "date_from_datetime_parsing": "invalid_date",
+    "date_from_datetime_inexact": "invalid_date",
+    "date_type": "invalid_date",
+    "datetime_parsing": "invalid_timestamp",
+    "datetime_from_date_parsing": "invalid_timestamp",
+    "datetime_type": "invalid_timestamp",
+    "timezone_aware": "timestamp_without_offset",
+}
+_WRONG_TYPE_SUFFIXES = ("_type", "_parsing")
+
+
+def error_code(pydantic_type: str) -> str:
+    if pydantic_type in _CODES:
+        return _CODES[pydantic_type]
+    if pydantic_type.endswith(_WRONG_TYPE_SUFFIXES):
+        return "wrong_type"
+    return pydantic_type
+
+
+def json_pointer(location: tuple[int | str, ...]) -> str:
+    """RFC 6901: '~' becomes '~0' and '/' becomes '~1' in each reference token."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in location)
+
+
+def field_errors(error: ValidationError, limit: int = 1000) -> list[FieldError]:
+    """One FieldError per problem, never echoing the offending value (it may be personal)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False)[:limit]:
+        location = tuple(p for p in item["loc"] if not str(p).startswith("function-"))
+        code = error_code(item["type"])
+        problems.append(FieldError(json_pointer(location), code, _detail(code, item["msg"])))
+    return problems
+
+
+def _detail(code: str, message: str) -> str:
+    # pydantic's JSON error messages can quote the input; keep the generic part only.
+    if code == "malformed_json":
+        return "The body is not valid JSON."
+    return message
+
+
+class FieldProblem(BaseModel):
+    pointer: str = Field(description="JSON Pointer (RFC 6901) into the request body.")
+    code: str = Field(description="Stable snake_case error code.")
+    detail: str
+
+
+class Problem(BaseModel):
+    """An `application/problem+json` error (RFC 9457)."""
+
+    type: str = Field(description="URI naming the error code, `urn:cme-exchange:problem:{code}`.")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable snake_case error code.")
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="Validation errors, one per problem (422 only)."
+    )
+
+
+class OAuthProblem(BaseModel):
+    """An RFC 6749 section 5.2 error from the token endpoint."""
+
+    error: str
+    error_description: str

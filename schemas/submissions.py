@@ -1,0 +1,101 @@
+"""Wire models of signed health-board submissions (SPEC.md, Signed submissions)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode
+from services.organisations import is_health_board, is_local_authority
+
+Sex = Literal["F", "M", "U", "Z"]
+
+
+def _welsh_la(code: str) -> str:
+    if not is_local_authority(code):
+        raise PydanticCustomError("unknown_local_authority", "Not a Welsh local authority code.")
+    return code
+
+
+def _health_board(code: str) -> str:
+    if not is_health_board(code):
+        raise PydanticCustomError("unknown_health_board", "Not an NHS Wales health board code.")
+    return code
+
+
+WelshLaCode = Annotated[str, AfterValidator(_welsh_la)]
+HealthBoardCode = Annotated[str, AfterValidator(_health_board)]
+# The board's opaque id: printable ASCII without spaces, so it is safe in URLs, logs and CSV.
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$")]
+AddressLine = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+PracticeCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3,8}$")]
+
+
+class Inbound(BaseModel):
+    """Inbound models refuse unknown fields and never coerce types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FormerName(Inbound):
+    given_name: PersonName | None = None
+    family_name: PersonName
+
+
+class Address(Inbound):
+    lines: list[AddressLine] = Field(min_length=1, max_length=6)
+    postcode: Postcode
+    last_known: bool = False
+
+
+class HealthRecordIn(Inbound):
+    record_id: RecordId
+    nhs_number: NhsNumber | None = None
+    given_name: PersonName
+    middle_names: OptionalPersonName = None
+    family_name: PersonName
+    former_names: list[FormerName] = Field(default_factory=list, max_length=10)
+    date_of_birth: date
+    sex: Sex | None = None
+    address: Address | None = None
+    local_authority_code: WelshLaCode
+    gp_practice_code: PracticeCode | None = None
+    sensitive: bool = False
+    date_of_death: date | None = None
+
+
+class SubmissionIn(Inbound):
+    submission_id: UUID
+    lhb_code: HealthBoardCode
+    extract_type: Literal["full", "delta"]
+    extracted_at: AwareDatetime
+    records: list[HealthRecordIn] = Field(min_length=1)
+
+
+class NotRetained(BaseModel):
+    not_compulsory_school_age: int
+    deceased: int
+
+
+class Receipt(BaseModel):
+    """What the service acknowledges, sent only once every retained record is committed."""
+
+    submission_id: str
+    lhb_code: str
+    status: Literal["accepted"]
+    received_at: datetime
+    record_count: int = Field(description="Records in the body, retained or not.")
+    body_sha256: str = Field(description="SHA-256 (hex) of the exact body bytes received.")
+    records_by_local_authority: dict[str, int] = Field(
+        description="Records retained as candidates, per local authority."
+    )
+    not_retained: NotRetained

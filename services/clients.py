@@ -1,0 +1,109 @@
+"""API clients (health boards, local authorities, the Welsh Government) and their keys."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.errors import NotFound, ServiceError
+from services.keys import PublicKey, import_registered_key, key_id, public_jwk
+from services.organisations import organisation
+from services.tables import Client, ClientKey
+
+SCOPES_BY_KIND: dict[str, frozenset[str]] = {
+    "lhb": frozenset({"submissions:write", "submissions:read"}),
+    "la": frozenset({"education:write", "cme:read", "cme:write", "cme:sensitive"}),
+    "government": frozenset({"statistics:read"}),
+}
+ALL_SCOPES = frozenset().union(*SCOPES_BY_KIND.values())
+
+
+@dataclass(frozen=True)
+class Registration:
+    client_id: str
+    org: str
+    scopes: list[str]
+    kid: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "client_id": self.client_id,
+            "org": self.org,
+            "scopes": self.scopes,
+            "kid": self.kid,
+        }
+
+
+def register_client(
+    *, session: Session, org: str, name: str, scopes: list[str], key: PublicKey
+) -> Registration:
+    found = organisation(org)
+    if found is None:
+        raise ServiceError(f"Unknown organisation code {org!r}.", code="unknown_organisation")
+    allowed = SCOPES_BY_KIND[found.kind]
+    refused = sorted(set(scopes) - allowed)
+    if refused or not scopes:
+        raise ServiceError(
+            f"Scopes {refused or scopes} cannot be held by a {found.kind} client; "
+            f"allowed: {sorted(allowed)}.",
+            code="invalid_scope",
+        )
+    client = Client(
+        client_id=f"cli_{secrets.token_urlsafe(12)}",
+        org_code=org,
+        name=name,
+        scopes=sorted(set(scopes)),
+        created_at=datetime.now(UTC),
+    )
+    session.add(client)
+    session.flush()
+    kid = add_key(session=session, client_id=client.client_id, key=key)
+    return Registration(client.client_id, org, client.scopes, kid)
+
+
+def add_key(*, session: Session, client_id: str, key: PublicKey) -> str:
+    if session.get(Client, client_id) is None:
+        raise NotFound(f"No client {client_id}.")
+    kid = key_id(key)
+    if session.scalar(select(ClientKey).where(ClientKey.kid == kid)) is not None:
+        raise ServiceError("This key is already registered.", code="key_already_registered")
+    session.add(
+        ClientKey(
+            client_id=client_id,
+            kid=kid,
+            public_jwk=public_jwk(key),
+            created_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+    return kid
+
+
+def revoke_key(*, session: Session, client_id: str, kid: str) -> None:
+    key = session.scalar(
+        select(ClientKey).where(
+            ClientKey.client_id == client_id, ClientKey.kid == kid, ClientKey.revoked_at.is_(None)
+        )
+    )
+    if key is None:
+        raise NotFound(f"Client {client_id} has no active key {kid}.")
+    key.revoked_at = datetime.now(UTC)
+    session.flush()
+
+
+def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | None:
+    """The client's non-revoked key with this kid, or None."""
+    row = session.scalar(
+        select(ClientKey).where(
+            ClientKey.client_id == client_id, ClientKey.kid == kid, ClientKey.revoked_at.is_(None)
+        )
+    )
+    return None if row is None else import_registered_key(row.public_jwk)
+
+
+def get_client(*, session: Session, client_id: str) -> Client | None:
+    return session.get(Client, client_id)

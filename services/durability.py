@@ -1,0 +1,23 @@
+"""Refuse to serve on a database configured to lose acknowledged writes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+
+class UnsafeDatabase(RuntimeError):
+    pass
+
+
+def check_durability(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        fsync = connection.execute(text("SHOW fsync")).scalar_one()
+        synchronous_commit = connection.execute(text("SHOW synchronous_commit")).scalar_one()
+    if fsync != "on":
+        raise UnsafeDatabase("PostgreSQL has fsync off: acknowledged submissions could be lost.")
+    if synchronous_commit == "off":
+        raise UnsafeDatabase(
+            "PostgreSQL has synchronous_commit off: acknowledged submissions could be lost."
+        )

@@ -1,0 +1,267 @@
+"""Ingest of signed health-board submissions: all or nothing, idempotent, minimised.
+
+The caller hands over the exact body bytes and the detached signature; this module
+verifies, validates, stores and returns the receipt. It never commits: the request's one
+commit happens before the receipt is sent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from schemas.problems import field_errors
+from schemas.school_age import is_compulsory_school_age
+from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
+from services import audit
+from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from services.signatures import verify_detached
+from services.tables import HealthRecord, Submission
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 2000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_id: str
+    org_code: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    receipt: Receipt
+    created: bool
+
+
+def ingest(
+    *,
+    session: Session,
+    caller: Caller,
+    actor: audit.Actor,
+    body: bytes,
+    signature: str | None,
+    body_gzip: bytes | None = None,
+) -> Outcome:
+    """Verify, validate and store one submission. `body_gzip`, when the client sent gzip,
+    is kept as the stored copy so the body is not compressed a second time."""
+    verify_detached(session=session, client_id=caller.client_id, signature=signature, body=body)
+    digest = hashlib.sha256(body).hexdigest()
+    submission = _parse(body)
+    if submission.lhb_code != caller.org_code:
+        raise Forbidden(
+            "lhb_code must be the calling client's own health board.", "lhb_code_not_caller"
+        )
+    replay = _replay(session, submission, digest)
+    if replay is not None:
+        return Outcome(replay, created=False)
+
+    received_at = datetime.now(UTC)
+    retained, not_school_age, deceased = _partition(submission)
+    by_la = Counter(record.local_authority_code for record in retained)
+    receipt = Receipt(
+        submission_id=str(submission.submission_id),
+        lhb_code=submission.lhb_code,
+        status="accepted",
+        received_at=received_at,
+        record_count=len(submission.records),
+        body_sha256=digest,
+        records_by_local_authority=dict(sorted(by_la.items())),
+        not_retained=NotRetained(
+            not_compulsory_school_age=len(not_school_age), deceased=len(deceased)
+        ),
+    )
+    row = Submission(
+        submission_id=receipt.submission_id,
+        lhb_code=submission.lhb_code,
+        client_id=caller.client_id,
+        extract_type=submission.extract_type,
+        extracted_at=submission.extracted_at,
+        received_at=received_at,
+        body_sha256=digest,
+        signature=(signature or "").strip(),
+        body_gzip=body_gzip if body_gzip is not None else gzip.compress(body, compresslevel=1),
+        record_count=len(submission.records),
+        receipt=receipt.model_dump(mode="json"),
+    )
+    # Claim the submission_id first: a concurrent identical request waits here on the
+    # primary key and then answers as a replay instead of storing the records twice.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        replay = _replay(session, submission, digest)
+        if replay is None:  # pragma: no cover - the row that collided cannot vanish
+            raise
+        return Outcome(replay, created=False)
+
+    _store_records(session, submission, retained, leaving=not_school_age + deceased)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="submission.received",
+        object_type="submission",
+        object_ids=[receipt.submission_id],
+        record_count=len(submission.records),
+    )
+    log.info(
+        "submission stored",
+        extra={
+            "submission_id": receipt.submission_id,
+            "lhb_code": submission.lhb_code,
+            "records": len(submission.records),
+            "retained": len(retained),
+        },
+    )
+    return Outcome(receipt, created=True)
+
+
+def read_receipt(
+    *, session: Session, caller: Caller, actor: audit.Actor, submission_id: str
+) -> Receipt:
+    row = session.scalar(
+        select(Submission).where(
+            Submission.submission_id == submission_id, Submission.lhb_code == caller.org_code
+        )
+    )
+    if row is None:
+        raise NotFound("No such submission for this health board.")
+    audit.record(
+        session=session,
+        actor=actor,
+        action="submission.receipt_read",
+        object_type="submission",
+        object_ids=[submission_id],
+    )
+    return Receipt.model_validate(row.receipt)
+
+
+def _parse(body: bytes) -> SubmissionIn:
+    try:
+        submission = SubmissionIn.model_validate_json(body)
+    except ValidationError as error:
+        raise ValidationFailed(field_errors(error)) from None
+    problems = list(_cross_record_problems(submission))
+    if problems:
+        raise ValidationFailed(problems)
+    return submission
+
+
+def _cross_record_problems(submission: SubmissionIn) -> Iterator[FieldError]:
+    seen: set[str] = set()
+    extract_date = submission.extracted_at.date()
+    for index, record in enumerate(submission.records):
+        at = f"/records/{index}"
+        if record.record_id in seen:
+            yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
+        seen.add(record.record_id)
+        if record.sensitive and record.address is not None:
+            yield FieldError(
+                f"{at}/address",
+                "address_not_allowed_for_sensitive",
+                "A sensitive record must not carry an address.",
+            )
+        if not record.sensitive and record.address is None:
+            yield FieldError(f"{at}/address", "required", "address is required unless sensitive.")
+        if record.date_of_birth > extract_date:
+            yield FieldError(
+                f"{at}/date_of_birth", "date_of_birth_in_future", "After the extract date."
+            )
+        if record.date_of_death is not None and record.date_of_death < record.date_of_birth:
+            yield FieldError(
+                f"{at}/date_of_death", "date_of_death_before_birth", "Before the date of birth."
+            )
+
+
+def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt | None:
+    existing = session.get(Submission, str(submission.submission_id), populate_existing=True)
+    if existing is None:
+        return None
+    if existing.body_sha256 != digest or existing.lhb_code != submission.lhb_code:
+        raise Conflict(
+            "This submission_id was already used with a different body.", "submission_id_conflict"
+        )
+    return Receipt.model_validate(existing.receipt)
+
+
+def _partition(
+    submission: SubmissionIn,
+) -> tuple[list[HealthRecordIn], list[HealthRecordIn], list[HealthRecordIn]]:
+    extract_date = submission.extracted_at.date()
+    retained, not_school_age, deceased = [], [], []
+    for record in submission.records:
+        if record.date_of_death is not None:
+            deceased.append(record)
+        elif not is_compulsory_school_age(record.date_of_birth, extract_date):
+            not_school_age.append(record)
+        else:
+            retained.append(record)
+    return retained, not_school_age, deceased
+
+
+def _store_records(
+    session: Session,
+    submission: SubmissionIn,
+    retained: Sequence[HealthRecordIn],
+    *,
+    leaving: Sequence[HealthRecordIn],
+) -> None:
+    lhb = submission.lhb_code
+    if submission.extract_type == "full":
+        # A full extract replaces what the board sent before for the authorities in it.
+        authorities = sorted({record.local_authority_code for record in submission.records})
+        session.execute(
+            delete(HealthRecord).where(
+                HealthRecord.lhb_code == lhb, HealthRecord.local_authority_code.in_(authorities)
+            )
+        )
+    # Records sent again (moved authority, corrected, died, aged out) replace the old row.
+    for ids in _chunks([r.record_id for r in [*retained, *leaving]]):
+        session.execute(
+            delete(HealthRecord).where(
+                HealthRecord.lhb_code == lhb, HealthRecord.record_id.in_(ids)
+            )
+        )
+    submission_id = str(submission.submission_id)
+    for chunk in _chunks(retained):
+        session.execute(insert(HealthRecord), [_row(lhb, submission_id, r) for r in chunk])
+
+
+def _row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> dict[str, Any]:
+    address = None if record.sensitive else record.address
+    return {
+        "lhb_code": lhb_code,
+        "record_id": record.record_id,
+        "submission_id": submission_id,
+        "local_authority_code": record.local_authority_code,
+        "nhs_number": record.nhs_number,
+        "given_name": record.given_name,
+        "middle_names": record.middle_names,
+        "family_name": record.family_name,
+        "former_names": [name.model_dump() for name in record.former_names],
+        "date_of_birth": record.date_of_birth,
+        "sex": record.sex,
+        "address_lines": None if address is None else list(address.lines),
+        "postcode": None if address is None else address.postcode,
+        "address_last_known": None if address is None else address.last_known,
+        "gp_practice_code": record.gp_practice_code,
+        "sensitive": record.sensitive,
+    }
+
+
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,157 @@
+"""Tables of the service. One place, so that Alembic and a reader see the whole schema.
+
+Health records hold children's personal data; they are a short-lived working set that
+reconciliation deletes once a child is known not to be missing (see DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.db import Base
+
+# SQLite has no 64-bit autoincrement type of its own; INTEGER PRIMARY KEY is its rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ClientKey(Base):
+    __tablename__ = "client_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
+    # RFC 7638 thumbprint; unique across clients so a key proves exactly one client.
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UsedAssertion(Base):
+    """jti values of client assertions already used, kept until the assertion expires."""
+
+    __tablename__ = "used_assertions"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+
+    submission_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lhb_code: Mapped[str] = mapped_column(String(8), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    extract_type: Mapped[str] = mapped_column(String(8))
+    extracted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Proof of what was received stays for good; the body only until reconciled.
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    body_gzip: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    record_count: Mapped[int] = mapped_column(Integer)
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HealthRecord(Base):
+    __tablename__ = "health_records"
+    __table_args__ = (
+        UniqueConstraint("lhb_code", "record_id"),
+        Index("ix_health_records_la_lhb", "local_authority_code", "lhb_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lhb_code: Mapped[str] = mapped_column(String(8))
+    record_id: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.submission_id"), index=True)
+    local_authority_code: Mapped[str] = mapped_column(String(9))
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
+    given_name: Mapped[str] = mapped_column(String(100))
+    middle_names: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(100))
+    former_names: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    # Always NULL for sensitive children: their address never enters the system.
+    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    address_last_known: Mapped[bool | None] = mapped_column(Boolean)
+    gp_practice_code: Mapped[str | None] = mapped_column(String(16))
+    sensitive: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained. Triggers refuse UPDATE and DELETE (see migrations)."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    org_code: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_ids: Mapped[list[str]] = mapped_column(JSON)
+    record_count: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's latest link: detects a deleted tail and serialises appends (row lock)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[str] = mapped_column(String(64))

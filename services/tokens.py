@@ -1,0 +1,250 @@
+"""OAuth 2.0 client credentials with a signed client assertion (RFC 7523), and the
+service's own access tokens.
+
+The checks follow the NHS signed-JWT rules: an algorithm allow-list, iss = sub = client_id,
+aud = our token endpoint, a lifetime of at most 5 minutes, single-use jti, and the key
+looked up by `kid` among the client's registered, non-revoked keys only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.clients import active_key, get_client
+from services.keys import SIGNING_ALGORITHMS, algorithms_for
+from services.tables import Client, UsedAssertion
+
+log = logging.getLogger(__name__)
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_ASSERTION_SECONDS = 300
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068 typ, not a secret)
+
+
+class OAuthError(Exception):
+    """An RFC 6749 section 5.2 error: rendered as `{"error", "error_description"}`."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+def _invalid_client(description: str) -> OAuthError:
+    return OAuthError("invalid_client", description, status=401)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    client_id: str
+    org_code: str
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    grant_type: str | None
+    client_assertion_type: str | None
+    client_assertion: str | None
+    scope: str | None
+
+
+def exchange(
+    *,
+    session: Session,
+    request: TokenRequest,
+    service_key: ECKey,
+    token_endpoint_url: str,
+    issuer: str,
+    lifetime_seconds: int,
+    leeway_seconds: int,
+    now: datetime | None = None,
+) -> IssuedToken:
+    now = now or datetime.now(UTC)
+    if request.grant_type is None:
+        raise OAuthError("invalid_request", "grant_type is required.")
+    if request.grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported.")
+    if request.client_assertion_type != ASSERTION_TYPE or not request.client_assertion:
+        raise OAuthError("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}.")
+    client, claims = _verify_assertion(
+        session=session,
+        assertion=request.client_assertion,
+        audience=token_endpoint_url,
+        leeway=timedelta(seconds=leeway_seconds),
+        now=now,
+    )
+    scopes = _granted_scopes(client, request.scope)
+    _spend_jti(session=session, client_id=client.client_id, claims=claims, now=now)
+    expires = now + timedelta(seconds=lifetime_seconds)
+    token = jwt.encode(
+        {"alg": "ES256", "typ": ACCESS_TOKEN_TYPE, "kid": service_key.thumbprint()},
+        {
+            "iss": issuer,
+            "aud": issuer,
+            "sub": client.client_id,
+            "org": client.org_code,
+            "scope": " ".join(scopes),
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": secrets.token_urlsafe(16),
+        },
+        service_key,
+        algorithms=["ES256"],
+    )
+    return IssuedToken(token, lifetime_seconds, " ".join(scopes), client.client_id, client.org_code)
+
+
+def _unverified_parts(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        parts = assertion.encode("ascii").split(b".")
+        if len(parts) != 3:
+            raise ValueError("not a compact JWS")
+        obj = jws.extract_compact(assertion.encode("ascii"))
+        claims = json.loads(obj.payload or b"")
+    except (ValueError, UnicodeError, JoseError) as error:
+        raise _invalid_client("The client assertion is not a well-formed signed JWT.") from error
+    if not isinstance(claims, dict):
+        raise _invalid_client("The client assertion's claims are not a JSON object.")
+    return dict(obj.protected), claims
+
+
+def check_protected_header(header: dict[str, Any], *, typ_allowed: set[str]) -> str:
+    """Header checks shared by client assertions and submission signatures; returns the alg."""
+    alg = header.get("alg")
+    if alg not in SIGNING_ALGORITHMS:
+        raise ValueError(f"alg must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    if "crit" in header:
+        raise ValueError("no critical header parameters are understood")
+    if not isinstance(header.get("kid"), str):
+        raise ValueError("kid is required")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.upper() not in typ_allowed):
+        raise ValueError("unexpected typ")
+    return str(alg)
+
+
+def _verify_assertion(
+    *, session: Session, assertion: str, audience: str, leeway: timedelta, now: datetime
+) -> tuple[Client, dict[str, Any]]:
+    header, unverified = _unverified_parts(assertion)
+    try:
+        alg = check_protected_header(header, typ_allowed={"JWT"})
+    except ValueError as error:
+        raise _invalid_client(f"Client assertion header refused: {error}.") from error
+    issuer = unverified.get("iss")
+    client = get_client(session=session, client_id=issuer) if isinstance(issuer, str) else None
+    key = None
+    if client is not None:
+        key = active_key(session=session, client_id=client.client_id, kid=header["kid"])
+    if client is None or key is None:
+        raise _invalid_client("Unknown client or key id.")
+    if alg not in algorithms_for(key):
+        raise _invalid_client("The algorithm does not match the registered key.")
+    try:
+        claims = jwt.decode(assertion, key, algorithms=[alg]).claims
+    except JoseError as error:
+        raise _invalid_client("The client assertion signature does not verify.") from error
+    _check_claims(claims, client_id=client.client_id, audience=audience, leeway=leeway, now=now)
+    return client, claims
+
+
+def _check_claims(
+    claims: dict[str, Any], *, client_id: str, audience: str, leeway: timedelta, now: datetime
+) -> None:
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        raise _invalid_client("iss and sub must both be the client_id.")
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if audience not in audiences:
+        raise _invalid_client("aud must be the token endpoint URL.")
+    issued, expires = _numeric_date(claims.get("iat")), _numeric_date(claims.get("exp"))
+    if issued is None or expires is None:
+        raise _invalid_client("iat and exp are required numeric dates.")
+    if expires - issued > timedelta(seconds=MAX_ASSERTION_SECONDS) or expires <= issued:
+        raise _invalid_client("exp must be after iat and at most 5 minutes after it.")
+    if expires + leeway <= now:
+        raise _invalid_client("The client assertion has expired.")
+    if issued - leeway > now:
+        raise _invalid_client("The client assertion is issued in the future.")
+    not_before = _numeric_date(claims.get("nbf", claims.get("iat")))
+    if not_before is None or not_before - leeway > now:
+        raise _invalid_client("The client assertion is not yet valid.")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 1 <= len(jti) <= 255:
+        raise _invalid_client("jti is required (1-255 characters).")
+
+
+def _numeric_date(value: object) -> datetime | None:
+    """A JWT NumericDate as an aware datetime, or None when absent or not a number."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _granted_scopes(client: Client, requested: str | None) -> list[str]:
+    if requested is None or not requested.strip():
+        return list(client.scopes)
+    wanted = requested.split()
+    if not set(wanted) <= set(client.scopes):
+        raise OAuthError("invalid_scope", "The requested scope exceeds the client's scopes.")
+    return sorted(set(wanted))
+
+
+def _spend_jti(*, session: Session, client_id: str, claims: dict[str, Any], now: datetime) -> None:
+    """Record the jti; a reuse violates the primary key. Rows live until the assertion expires."""
+    session.execute(
+        delete(UsedAssertion).where(UsedAssertion.expires_at < now - timedelta(hours=1))
+    )
+    expires = datetime.fromtimestamp(claims["exp"], UTC) + timedelta(hours=1)  # checked above
+    try:
+        with session.begin_nested():
+            session.add(UsedAssertion(client_id=client_id, jti=claims["jti"], expires_at=expires))
+    except IntegrityError as error:
+        raise _invalid_client("This client assertion (jti) has already been used.") from error
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    client_id: str
+    org_code: str
+    scopes: frozenset[str]
+
+
+def verify_access_token(
+    token: str, *, service_key: ECKey, issuer: str, now: datetime | None = None
+) -> AccessClaims | None:
+    """The claims of one of our own valid access tokens, or None."""
+    now = now or datetime.now(UTC)
+    try:
+        decoded = jwt.decode(token, service_key, algorithms=["ES256"])
+    except (JoseError, ValueError, UnicodeError):
+        return None
+    header, claims = decoded.header, decoded.claims
+    if header.get("typ") != ACCESS_TOKEN_TYPE or "crit" in header:
+        return None
+    expires = _numeric_date(claims.get("exp"))
+    if claims.get("iss") != issuer or claims.get("aud") != issuer or expires is None:
+        return None
+    if expires <= now:
+        return None
+    sub, org, scope = claims.get("sub"), claims.get("org"), claims.get("scope")
+    if not (isinstance(sub, str) and isinstance(org, str) and isinstance(scope, str)):
+        return None
+    return AccessClaims(sub, org, frozenset(scope.split()))

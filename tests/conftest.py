@@ -1,0 +1,133 @@
+"""Test databases built with Alembic, on SQLite and on PostgreSQL.
+
+Every test that takes `database_url` runs twice, once per backend. PostgreSQL is found at
+CME_TEST_POSTGRES_URL (default: the local server as user postgres); where it cannot be
+reached the PostgreSQL half is skipped with the reason, unless CME_TEST_REQUIRE_POSTGRES=1
+(CI), where an unreachable server fails the run.
+
+The app commits inside each request, so tests cannot roll back one outer transaction;
+instead each test gets a clean database: a copy of a migrated SQLite file, or a migrated
+PostgreSQL database whose tables are truncated after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from services.db import make_engine
+from services.schema_version import upgrade_to_head
+from services.settings import Settings
+from tests.factories import Credentials, make_client
+
+POSTGRES_URL = os.environ.get(
+    "CME_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("CME_TEST_REQUIRE_POSTGRES") == "1"
+_TABLES_TO_EMPTY = (
+    "health_records",
+    "submissions",
+    "used_assertions",
+    "client_keys",
+    "clients",
+    "audit_events",
+)
+
+
+def _admin_conninfo() -> str:
+    url = make_url(POSTGRES_URL)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    try:
+        admin = psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(
+                f"PostgreSQL is required (CME_TEST_REQUIRE_POSTGRES=1) but unreachable: {error}"
+            )
+        pytest.skip(f"PostgreSQL unreachable at CME_TEST_POSTGRES_URL: {error}")
+    name = f"cme_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    yield url
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "cme.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(_TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": "0" * 64}
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_base_url="http://testserver",
+        dev_key_dir=tmp_path / "keys",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def http(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def db(app: FastAPI, http: TestClient) -> Iterator[Session]:
+    """A session on the app's database for arranging and inspecting state (commits)."""
+    with app.state.sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def board(db: Session) -> Credentials:
+    credentials = make_client(db, org="7A4", scopes=["submissions:write", "submissions:read"])
+    db.commit()
+    return credentials
