@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body, require_json
 from api.deps import Session, SubmissionReader, SubmissionWriter
@@ -53,7 +54,9 @@ async def create_submission(
     body, body_gzip = await read_limited_body(
         request, max_bytes=request.app.state.settings.max_body_bytes
     )
-    outcome = submissions.ingest(
+    # Verification, validation and storage are CPU and database work: off the event loop.
+    outcome = await run_in_threadpool(
+        submissions.ingest,
         session=session,
         caller=submissions.Caller(caller.client_id, caller.org_code),
         actor=caller.actor,

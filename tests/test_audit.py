@@ -1,0 +1,123 @@
+"""The audit trail: hash-chained, append-only, serialised under concurrent writers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from services import audit
+from services.db import make_engine, session_factory
+
+ACTOR = audit.Actor("cli_test", "W06000015", "req-1")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = make_engine(database_url)
+    yield made
+    made.dispose()
+
+
+def append(engine: Engine, n: int) -> None:
+    with session_factory(engine)() as session, session.begin():
+        for i in range(n):
+            audit.record(
+                session=session,
+                actor=ACTOR,
+                action="case.read",
+                object_type="cme_case",
+                object_ids=[f"case-{i}"],
+                record_count=1,
+            )
+
+
+def verify(engine: Engine) -> tuple[int, audit.ChainBreak | None]:
+    with session_factory(engine)() as session, session.begin():
+        return audit.verify(session=session)
+
+
+def tamper(engine: Engine, statement: str) -> None:
+    """Bypass the append-only triggers the way an attacker with DBA rights could."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            )
+        else:
+            connection.execute(text("DROP TRIGGER audit_events_no_update"))
+            connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+        connection.execute(text(statement))
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+            )
+
+
+def test_an_intact_chain_verifies(engine: Engine) -> None:
+    append(engine, 5)
+
+    assert verify(engine) == (5, None)
+
+
+def test_updates_and_deletes_are_refused_by_the_database(engine: Engine) -> None:
+    append(engine, 1)
+
+    for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    ("statement", "first_bad"),
+    [
+        ("UPDATE audit_events SET action = 'case.updated' WHERE seq = 3", 3),
+        ("UPDATE audit_events SET object_ids = '[\"case-9\"]' WHERE seq = 2", 2),
+        ("DELETE FROM audit_events WHERE seq = 4", 4),
+        ("DELETE FROM audit_events WHERE seq = 6", 6),
+        ("UPDATE audit_events SET seq = seq + 100 WHERE seq = 2", 2),
+    ],
+    ids=["edited action", "edited ids", "deleted middle", "deleted tail", "reordered"],
+)
+def test_tampering_names_the_first_bad_event(
+    engine: Engine, statement: str, first_bad: int
+) -> None:
+    append(engine, 6)
+
+    tamper(engine, statement)
+
+    checked, broken = verify(engine)
+    assert broken is not None
+    assert broken.seq == first_bad
+    assert checked == first_bad - 1
+
+
+def test_concurrent_writers_keep_the_chain_unbroken(engine: Engine) -> None:
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda _: append(engine, 5), range(10)))
+
+    assert verify(engine) == (50, None)
+
+
+def test_events_carry_ids_and_counts_only(engine: Engine) -> None:
+    append(engine, 1)
+
+    with Session(engine) as session:
+        row = session.execute(text("SELECT * FROM audit_events")).mappings().one()
+    assert set(row) == {
+        "seq",
+        "occurred_at",
+        "request_id",
+        "client_id",
+        "org_code",
+        "action",
+        "object_type",
+        "object_ids",
+        "record_count",
+        "prev_hash",
+        "hash",
+    }
