@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from cli import openapi as openapi_command
 from cli import push as push_command
@@ -39,8 +41,15 @@ app.command("openapi")(openapi_command.openapi)
 err = Console(stderr=True)
 
 
-def _sessions() -> sessionmaker[Session]:
-    return session_factory(make_engine(get_settings().database_url))
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """One unit of work on CME_DATABASE_URL; the engine is closed afterwards."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _fail(error: ServiceError) -> typer.Exit:
@@ -96,7 +105,7 @@ def clients_add(
     """Register an API client of an organisation with its public key."""
     try:
         key = load_public_key(_read_key_file(public_key))
-        with transaction(_sessions()) as session:
+        with _transaction() as session:
             registration = clients.register_client(
                 session=session, org=org, name=name, scopes=scope, key=key
             )
@@ -127,7 +136,7 @@ def clients_add_key(
     """Add a key to a client (rotation: add the new key, then revoke the old one)."""
     try:
         key = load_public_key(_read_key_file(public_key))
-        with transaction(_sessions()) as session:
+        with _transaction() as session:
             kid = clients.add_key(session=session, client_id=client_id, key=key)
             audit.record(
                 session=session,
@@ -151,7 +160,7 @@ def clients_revoke_key(
 ) -> None:
     """Revoke a key: tokens and signatures made with it are refused from now on."""
     try:
-        with transaction(_sessions()) as session:
+        with _transaction() as session:
             clients.revoke_key(session=session, client_id=client_id, kid=kid)
             audit.record(
                 session=session,
@@ -187,7 +196,7 @@ def keys_generate(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 1 naming the first bad event if it was tampered with."""
-    with transaction(_sessions()) as session:
+    with _transaction() as session:
         checked, broken = audit.verify(session=session)
     if broken is not None:
         err.print(f"[red]audit chain broken[/red] at event {broken.seq}: {broken.reason}")

@@ -12,6 +12,7 @@ import uuid
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from services.jose import registry_for
 from services.keys import SigningAlgorithm
 
 PrivateKey = ECKey | OKPKey | RSAKey
@@ -39,14 +40,13 @@ def client_assertion(
             "exp": issued + lifetime_seconds,
         },
         key,
-        algorithms=[alg],
+        registry=registry_for(alg),
     )
 
 
 def detached_signature(*, key: PrivateKey, alg: SigningAlgorithm, body: bytes) -> str:
     """`header..signature` over the exact body bytes (RFC 7515 appendix F)."""
-    registry = jws.JWSRegistry(algorithms=[alg])
-    registry.max_payload_length = len(body) * 2 + 16
+    registry = registry_for(alg, max_payload_bytes=len(body) * 2 + 16)
     compact = jws.serialize_compact(
         {"alg": alg, "kid": key.thumbprint()}, body, key, registry=registry
     )

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from services.errors import ServiceError
@@ -63,7 +64,7 @@ def _from_jwk(text: str) -> PublicKey:
             raise KeyRefused(
                 "Only EC P-256, Ed25519 and RSA (3072 bits or more) keys are accepted."
             )
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, JoseError) as error:
         raise KeyRefused("The JWK document is not a valid public key.") from error
     _check_policy(key)
     return key

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 OrganisationKind = Literal["lhb", "la", "government"]
@@ -26,7 +26,7 @@ class Organisation:
 
 @cache
 def organisations() -> dict[str, Organisation]:
-    text = resources.files("services").joinpath("reference/organisations.csv").read_text("utf-8")
+    text = (Path(__file__).parent / "reference" / "organisations.csv").read_text("utf-8")
     by_code: dict[str, Organisation] = {}
     for row in csv.DictReader(text.splitlines()):
         kind = row["kind"]
@@ -46,6 +46,7 @@ def organisation(code: str) -> Organisation | None:
     return organisations().get(code)
 
 
+@cache
 def local_authority_codes() -> frozenset[str]:
     return frozenset(o.code for o in organisations().values() if o.kind == "la")
 

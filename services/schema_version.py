@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -10,10 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
 
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("migrations")))
+    # The migrations package is installed beside this one (editable or not).
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -13,11 +13,11 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.jws import JWSRegistry
 from sqlalchemy.orm import Session
 
 from services.clients import active_key
 from services.errors import SignatureInvalid
+from services.jose import registry_for
 from services.keys import algorithms_for
 from services.tokens import check_protected_header
 
@@ -50,9 +50,7 @@ def verify_detached(*, session: Session, client_id: str, signature: str | None, 
         )
     if alg not in algorithms_for(key):
         raise SignatureInvalid("The algorithm does not match the key.", "signature_refused")
-    registry = JWSRegistry(algorithms=[alg])
-    # The registry's default payload cap (128 kB) is for tokens; bodies are capped upstream.
-    registry.max_payload_length = len(body) * 2 + 16
+    registry = registry_for(alg, max_payload_bytes=len(body) * 2 + 16)
     try:
         jws.deserialize_compact(signature.strip(), key, registry=registry, payload=body)
     except JoseError as error:

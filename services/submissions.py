@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from schemas.problems import field_errors
 from schemas.school_age import is_compulsory_school_age
 from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
 from services import audit
+from services.bulk import bulk_insert_health_records
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from services.signatures import verify_detached
 from services.tables import HealthRecord, Submission
@@ -235,31 +236,32 @@ def _store_records(
                 HealthRecord.lhb_code == lhb, HealthRecord.record_id.in_(ids)
             )
         )
-    submission_id = str(submission.submission_id)
-    for chunk in _chunks(retained):
-        session.execute(insert(HealthRecord), [_row(lhb, submission_id, r) for r in chunk])
+    bulk_insert_health_records(
+        session, (_row(lhb, str(submission.submission_id), r) for r in retained)
+    )
 
 
-def _row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> dict[str, Any]:
+def _row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> tuple[Any, ...]:
+    """One health_records row in HEALTH_RECORD_COLUMNS order."""
     address = None if record.sensitive else record.address
-    return {
-        "lhb_code": lhb_code,
-        "record_id": record.record_id,
-        "submission_id": submission_id,
-        "local_authority_code": record.local_authority_code,
-        "nhs_number": record.nhs_number,
-        "given_name": record.given_name,
-        "middle_names": record.middle_names,
-        "family_name": record.family_name,
-        "former_names": [name.model_dump() for name in record.former_names],
-        "date_of_birth": record.date_of_birth,
-        "sex": record.sex,
-        "address_lines": None if address is None else list(address.lines),
-        "postcode": None if address is None else address.postcode,
-        "address_last_known": None if address is None else address.last_known,
-        "gp_practice_code": record.gp_practice_code,
-        "sensitive": record.sensitive,
-    }
+    return (
+        lhb_code,
+        record.record_id,
+        submission_id,
+        record.local_authority_code,
+        record.nhs_number,
+        record.given_name,
+        record.middle_names,
+        record.family_name,
+        [name.model_dump() for name in record.former_names],
+        record.date_of_birth,
+        record.sex,
+        None if address is None else list(address.lines),
+        None if address is None else address.postcode,
+        None if address is None else address.last_known,
+        record.gp_practice_code,
+        record.sensitive,
+    )
 
 
 def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.clients import active_key, get_client
+from services.jose import registry_for
 from services.keys import SIGNING_ALGORITHMS, algorithms_for
 from services.tables import Client, UsedAssertion
 
@@ -155,7 +156,7 @@ def _verify_assertion(
     if alg not in algorithms_for(key):
         raise _invalid_client("The algorithm does not match the registered key.")
     try:
-        claims = jwt.decode(assertion, key, algorithms=[alg]).claims
+        claims = jwt.decode(assertion, key, registry=registry_for(alg)).claims
     except JoseError as error:
         raise _invalid_client("The client assertion signature does not verify.") from error
     _check_claims(claims, client_id=client.client_id, audience=audience, leeway=leeway, now=now)
@@ -188,14 +189,19 @@ def _check_claims(
         raise _invalid_client("jti is required (1-255 characters).")
 
 
+# NumericDates outside these years are refused before any date arithmetic can overflow.
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _numeric_date(value: object) -> datetime | None:
-    """A JWT NumericDate as an aware datetime, or None when absent or not a number."""
+    """A JWT NumericDate as an aware datetime, or None when absent, not a number or absurd."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
     try:
-        return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+    return moment if _EARLIEST <= moment <= _LATEST else None
 
 
 def _granted_scopes(client: Client, requested: str | None) -> list[str]:

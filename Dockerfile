@@ -1,0 +1,26 @@
+# CME Exchange service image: slim, non-root, with a health check.
+# Run migrations as a release step: `docker run --rm IMAGE cme db upgrade`.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY schemas ./schemas
+COPY services ./services
+COPY migrations ./migrations
+COPY cli ./cli
+RUN python -m venv /opt/cme && /opt/cme/bin/pip install --upgrade pip && /opt/cme/bin/pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/cme/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CME_DEV_KEY_DIR=/var/lib/cme/dev-keys
+RUN groupadd --system cme && useradd --system --gid cme --home-dir /var/lib/cme --create-home cme
+COPY --from=build /opt/cme /opt/cme
+USER cme
+WORKDIR /var/lib/cme
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+CMD ["cme", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,228 @@
+"""Ingest benchmark: a signed 100,000-record submission against a running service on
+PostgreSQL, with its floor measured in the same run.
+
+    .venv/bin/python bench/ingest.py [--records 100000] [--postgres URL]
+
+Floor = pydantic validation of the same bytes + a PostgreSQL COPY of the same rows.
+Prints seconds, records/s, the ratio to the floor and the server's peak memory (VmHWM)
+against the body size. Targets: ratio <= 1.5, peak memory <= 4x the body size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from cli.push import fetch_token
+from cli.signing import detached_signature
+from schemas.submissions import SubmissionIn
+from services.keys import generate_key_pair, load_private_key
+from services.synthetic import build_submission, generate_health_records
+
+COLUMNS = (
+    "lhb_code",
+    "record_id",
+    "submission_id",
+    "local_authority_code",
+    "nhs_number",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_names",
+    "date_of_birth",
+    "sex",
+    "address_lines",
+    "postcode",
+    "address_last_known",
+    "gp_practice_code",
+    "sensitive",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "CME_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+
+    admin_url = make_url(args.postgres)
+    database = f"cme_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(
+        admin_url.set(drivername="postgresql").render_as_string(False), autocommit=True
+    )
+    admin.execute(f'CREATE DATABASE "{database}"')
+    url = admin_url.set(database=database).render_as_string(False)
+    workdir = Path(tempfile.mkdtemp(prefix="cme-bench-"))
+    try:
+        run(url, args.records, workdir)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+def run(url: str, count: int, workdir: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CME_DATABASE_URL": url,
+        "CME_PUBLIC_BASE_URL": base,
+        "CME_DEV_KEY_DIR": str(workdir / "keys"),
+        "CME_LOG_LEVEL": "WARNING",
+    }
+    cme = str(Path(sys.executable).with_name("cme"))
+    subprocess.run([cme, "db", "upgrade"], env=env, check=True, capture_output=True)
+    private_pem, public = generate_key_pair("ec")
+    (workdir / "board.jwk").write_text(json.dumps(public.as_dict()))
+    registered = subprocess.run(
+        [
+            cme,
+            "clients",
+            "add",
+            "--org",
+            "7A4",
+            "--name",
+            "bench",
+            "--scope",
+            "submissions:write",
+            "--public-key",
+            str(workdir / "board.jwk"),
+            "--json",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    client_id = json.loads(registered.stdout)["client_id"]
+
+    extracted_at = datetime.now(UTC).replace(microsecond=0)
+    records = generate_health_records(
+        count=count, la_codes=["W06000015", "W06000014"], reference_date=date.today(), seed=2026
+    )
+    body = json.dumps(
+        build_submission(lhb_code="7A4", records=records, extracted_at=extracted_at),
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    print(f"body: {len(body) / 1e6:.1f} MB, {count} records")
+
+    floor = measure_floor(url, body)
+
+    server = subprocess.Popen(
+        [cme, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(base)
+        key, alg = load_private_key(private_pem)
+        with httpx.Client(base_url=base, timeout=600) as http:
+            token = fetch_token(http, private_key=key, alg=alg, client_id=client_id, base_url=base)
+            started = time.perf_counter()
+            signature = detached_signature(key=key, alg=alg, body=body)
+            compressed = gzip.compress(body, compresslevel=1)
+            response = http.post(
+                "/v1/submissions",
+                content=compressed,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                    "X-JWS-Signature": signature,
+                },
+            )
+            elapsed = time.perf_counter() - started
+        assert response.status_code == 201, response.text[:500]
+        peak = _peak_rss(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print()
+    print(f"{'measure':<44}{'seconds':>10}{'records/s':>12}")
+    print(f"{'floor: pydantic validate + COPY':<44}{floor:>10.2f}{count / floor:>12,.0f}")
+    print(f"{'service: sign+gzip+POST (end to end)':<44}{elapsed:>10.2f}{count / elapsed:>12,.0f}")
+    print(f"ratio to floor: {elapsed / floor:.2f} (target <= 1.5)")
+    print(f"server peak RSS: {peak / 1e6:.0f} MB = {peak / len(body):.1f}x body (target <= 4x)")
+
+
+def measure_floor(url: str, body: bytes) -> float:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+    started = time.perf_counter()
+    submission = SubmissionIn.model_validate_json(body)
+    with psycopg.connect(conninfo) as connection:
+        connection.execute("CREATE TEMP TABLE floor_copy (LIKE health_records INCLUDING DEFAULTS)")
+        with connection.cursor().copy(f"COPY floor_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for r in submission.records:
+                copy.write_row(
+                    (
+                        "7A4",
+                        r.record_id,
+                        str(submission.submission_id),
+                        r.local_authority_code,
+                        r.nhs_number,
+                        r.given_name,
+                        r.middle_names,
+                        r.family_name,
+                        json.dumps([n.model_dump() for n in r.former_names]),
+                        r.date_of_birth,
+                        r.sex,
+                        None if r.address is None else json.dumps(list(r.address.lines)),
+                        None if r.address is None else r.address.postcode,
+                        None if r.address is None else r.address.last_known,
+                        r.gp_practice_code,
+                        r.sensitive,
+                    )
+                )
+    return time.perf_counter() - started
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("service did not become ready")
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The newcomer's walk-through, end to end over real HTTP: generate a key, register a
+client, serve, and push a CSV and a JSON extract with `cme push`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from api.app import create_app
+from cli.extracts import csv_header, row_from_record
+from cli.main import app as cme
+from services.settings import Settings, get_settings
+from services.synthetic import generate_health_records
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("CME_DATABASE_URL", database_url)
+    monkeypatch.setenv("CME_PUBLIC_BASE_URL", base_url)
+    get_settings.cache_clear()
+    settings = Settings(
+        database_url=database_url, public_base_url=base_url, dev_key_dir=tmp_path / "k"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+    get_settings.cache_clear()
+
+
+def _records(count: int) -> list[dict[str, object]]:
+    return generate_health_records(
+        count=count, la_codes=["W06000015"], reference_date=date.today(), seed=11
+    )
+
+
+def test_generate_register_and_push(service: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    private, public = tmp_path / "board.pem", tmp_path / "board.jwk"
+    generated = runner.invoke(
+        cme, ["keys", "generate", "--private-key", str(private), "--public-key", str(public)]
+    )
+    assert generated.exit_code == 0, generated.output
+    registered = runner.invoke(
+        cme,
+        [
+            "clients",
+            "add",
+            "--org",
+            "7A4",
+            "--name",
+            "Cardiff and Vale extract",
+            "--scope",
+            "submissions:write",
+            "--scope",
+            "submissions:read",
+            "--public-key",
+            str(public),
+            "--json",
+        ],
+    )
+    assert registered.exit_code == 0, registered.output
+    client_id = json.loads(registered.stdout)["client_id"]
+
+    records = _records(30)
+    extract_csv = tmp_path / "extract.csv"
+    with extract_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=csv_header())
+        writer.writeheader()
+        writer.writerows(row_from_record(r) for r in records)
+    extract_json = tmp_path / "extract.json"
+    extract_json.write_text(json.dumps(records), "utf-8")
+
+    for extract in (extract_csv, extract_json):
+        pushed = runner.invoke(
+            cme,
+            [
+                "push",
+                str(extract),
+                "--client-id",
+                client_id,
+                "--key",
+                str(private),
+                "--base-url",
+                service,
+                "--lhb",
+                "7A4",
+                "--json",
+            ],
+        )
+        assert pushed.exit_code == 0, pushed.output
+        receipt = json.loads(pushed.stdout.strip().splitlines()[-1])
+        assert receipt["status"] == "accepted"
+        assert receipt["record_count"] == 30
+
+
+def test_push_prints_validation_errors_and_fails(service: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    private, public = tmp_path / "board.pem", tmp_path / "board.jwk"
+    runner.invoke(
+        cme, ["keys", "generate", "--private-key", str(private), "--public-key", str(public)]
+    )
+    registered = runner.invoke(
+        cme,
+        [
+            "clients",
+            "add",
+            "--org",
+            "7A4",
+            "--name",
+            "x",
+            "--scope",
+            "submissions:write",
+            "--public-key",
+            str(public),
+            "--json",
+        ],
+    )
+    client_id = json.loads(registered.stdout)["client_id"]
+    bad = _records(2)
+    bad[1]["nhs_number"] = "9990001234"
+    extract = tmp_path / "bad.json"
+    extract.write_text(json.dumps(bad), "utf-8")
+
+    pushed = runner.invoke(
+        cme,
+        [
+            "push",
+            str(extract),
+            "--client-id",
+            client_id,
+            "--key",
+            str(private),
+            "--base-url",
+            service,
+            "--lhb",
+            "7A4",
+        ],
+    )
+
+    assert pushed.exit_code == 1
+    assert "/records/1/nhs_number" in pushed.output
+    assert "nhs_number_checksum" in pushed.output
