@@ -10,6 +10,7 @@ echo personal data.
 import re
 import unicodedata
 from collections.abc import Mapping
+from operator import mul
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, BeforeValidator, Strict
@@ -29,6 +30,7 @@ IDENTIFIER_ERROR_CODES: Final[Mapping[str, str]] = {
 # [0-9], not \d: \d also matches Arabic-Indic, fullwidth and other Unicode digits.
 _NHS_NUMBER = re.compile(r"[0-9]{10}")
 _NHS_NINE_DIGITS = re.compile(r"[0-9]{9}")
+_NHS_WEIGHTS: Final = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def nhs_number_check_digit(first_nine: str) -> int | None:
@@ -39,9 +41,8 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
     """
     if _NHS_NINE_DIGITS.fullmatch(first_nine) is None:
         raise ValueError("expected nine ASCII digits")
-    total = sum(
-        weight * int(digit) for weight, digit in zip(range(10, 1, -1), first_nine, strict=True)
-    )
+    # On ASCII codes: each digit is its code minus 48, so subtract 48 x (sum of weights).
+    total = sum(map(mul, _NHS_WEIGHTS, first_nine.encode("ascii"))) - 48 * sum(_NHS_WEIGHTS)
     check = 11 - total % 11
     if check == 10:
         return None
@@ -149,7 +150,9 @@ def normalise_person_name(value: str) -> str:
 
 def _validate_person_name(value: str) -> str:
     name = normalise_person_name(value)
-    if any(unicodedata.category(char) in _REFUSED_NAME_CATEGORIES for char in name):
+    # Printable ASCII cannot hold a refused character: skip the per-character look-up.
+    plain = name.isascii() and name.isprintable()
+    if not plain and any(unicodedata.category(c) in _REFUSED_NAME_CATEGORIES for c in name):
         raise PydanticCustomError(
             "name_invalid_characters", "A name cannot contain control or line-break characters"
         )

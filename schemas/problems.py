@@ -10,7 +10,11 @@ from services.errors import FieldError
 # PydanticCustomError with the code as the type, so those pass through unchanged.
 _CODES = {
     "missing": "required",
+    "missing_argument": "required",
     "extra_forbidden": "unknown_field",
+    "unexpected_keyword_argument": "unknown_field",
+    "dataclass_type": "wrong_type",
+    "dataclass_exact_type": "wrong_type",
     "json_invalid": "malformed_json",
     "json_type": "malformed_json",
     "recursion_loop": "too_deeply_nested",

@@ -7,11 +7,11 @@ so it commits (or rolls back) with everything else the request did.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import ARRAY, String, any_, bindparam, delete, insert
 from sqlalchemy.orm import Session
 
 from services.tables import HealthRecord
@@ -38,10 +38,24 @@ _JSON_COLUMNS = frozenset({"former_names", "address_lines"})
 _BATCH = 1000
 
 
+def delete_health_records(session: Session, *, lhb_code: str, record_ids: Sequence[str]) -> None:
+    """Delete a board's records by record_id: one array parameter on PostgreSQL."""
+    if not record_ids:
+        return
+    board = HealthRecord.lhb_code == lhb_code
+    if session.get_bind().dialect.name == "postgresql":
+        ids = bindparam("record_ids", list(record_ids), type_=ARRAY(String()))
+        session.execute(delete(HealthRecord).where(board, HealthRecord.record_id == any_(ids)))
+        return
+    for start in range(0, len(record_ids), _BATCH):
+        batch = record_ids[start : start + _BATCH]
+        session.execute(delete(HealthRecord).where(board, HealthRecord.record_id.in_(batch)))
+
+
 def bulk_insert_health_records(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        _copy(connection.connection.driver_connection, rows)
+        copy_rows(connection.connection.driver_connection, rows)
         return
     statement = insert(HealthRecord)
     for batch in _batches(rows):
@@ -50,15 +64,19 @@ def bulk_insert_health_records(session: Session, rows: Iterable[tuple[Any, ...]]
         )
 
 
-def _copy(driver_connection: Any, rows: Iterable[tuple[Any, ...]]) -> None:
+def copy_rows(
+    driver_connection: Any, rows: Iterable[tuple[Any, ...]], table: str = "health_records"
+) -> None:
+    """COPY rows (in HEALTH_RECORD_COLUMNS order) through a psycopg connection."""
     json_positions = [i for i, name in enumerate(HEALTH_RECORD_COLUMNS) if name in _JSON_COLUMNS]
-    statement = f"COPY health_records ({', '.join(HEALTH_RECORD_COLUMNS)}) FROM STDIN"
+    statement = f"COPY {table} ({', '.join(HEALTH_RECORD_COLUMNS)}) FROM STDIN"
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             values = list(row)
             for position in json_positions:
-                if values[position] is not None:
-                    values[position] = json.dumps(values[position], ensure_ascii=False)
+                value = values[position]
+                if value is not None:
+                    values[position] = json.dumps(value, ensure_ascii=False) if value else "[]"
             copy.write_row(values)
 
 

@@ -22,10 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.problems import field_errors
-from schemas.school_age import is_compulsory_school_age
+from schemas.school_age import compulsory_school_age_birth_dates
 from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
 from services import audit
-from services.bulk import bulk_insert_health_records
+from services.bulk import bulk_insert_health_records, delete_health_records
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from services.signatures import verify_detached
 from services.tables import HealthRecord, Submission
@@ -201,12 +201,13 @@ def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt 
 def _partition(
     submission: SubmissionIn,
 ) -> tuple[list[HealthRecordIn], list[HealthRecordIn], list[HealthRecordIn]]:
-    extract_date = submission.extracted_at.date()
+    # One date range for the whole extract (the rule is monotonic in the date of birth).
+    earliest, latest = compulsory_school_age_birth_dates(submission.extracted_at.date())
     retained, not_school_age, deceased = [], [], []
     for record in submission.records:
         if record.date_of_death is not None:
             deceased.append(record)
-        elif not is_compulsory_school_age(record.date_of_birth, extract_date):
+        elif not earliest <= record.date_of_birth <= latest:
             not_school_age.append(record)
         else:
             retained.append(record)
@@ -230,18 +231,14 @@ def _store_records(
             )
         )
     # Records sent again (moved authority, corrected, died, aged out) replace the old row.
-    for ids in _chunks([r.record_id for r in [*retained, *leaving]]):
-        session.execute(
-            delete(HealthRecord).where(
-                HealthRecord.lhb_code == lhb, HealthRecord.record_id.in_(ids)
-            )
-        )
+    record_ids = [record.record_id for record in [*retained, *leaving]]
+    delete_health_records(session, lhb_code=lhb, record_ids=record_ids)
     bulk_insert_health_records(
-        session, (_row(lhb, str(submission.submission_id), r) for r in retained)
+        session, (health_record_row(lhb, str(submission.submission_id), r) for r in retained)
     )
 
 
-def _row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> tuple[Any, ...]:
+def health_record_row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> tuple[Any, ...]:
     """One health_records row in HEALTH_RECORD_COLUMNS order."""
     address = None if record.sensitive else record.address
     return (
@@ -253,7 +250,7 @@ def _row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> tuple[Any
         record.given_name,
         record.middle_names,
         record.family_name,
-        [name.model_dump() for name in record.former_names],
+        [{"given_name": n.given_name, "family_name": n.family_name} for n in record.former_names],
         record.date_of_birth,
         record.sex,
         None if address is None else list(address.lines),
