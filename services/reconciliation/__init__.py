@@ -1,0 +1,1 @@
+"""Reconciliation: health records against an authority's education records."""
