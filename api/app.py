@@ -12,7 +12,8 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.observability import Metrics, RequestContext
-from api.routes import operations, submissions, token
+from api.routes import local_authorities, operations, submissions, token
+from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
 from services.db import make_engine, session_factory
@@ -44,8 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.service_key = load_service_key(settings)
+        worker = None
+        if settings.reconcile_in_process:
+            from services.reconciliation.worker import BackgroundWorker, linkage_settings
+
+            worker = BackgroundWorker(
+                sessions=app.state.sessions,
+                settings=linkage_settings(settings),
+                poll_seconds=settings.worker_poll_seconds,
+            )
+            worker.start()
         log.info("service started", extra={"database": engine.dialect.name})
         yield
+        if worker is not None:
+            worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -60,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(token.router)
     app.include_router(submissions.router)
+    app.include_router(local_authorities.router)
     app.include_router(operations.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -74,7 +88,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     # Bodies read as raw bytes (to verify signatures first) are documented explicitly.
-    for model in (SubmissionIn, Problem):
+    for model in (SubmissionIn, EducationRecordsIn, Problem):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

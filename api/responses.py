@@ -13,7 +13,8 @@ _DESCRIPTIONS = {
     "`signature_unknown_key`, `signature_invalid`.",
     403: "`insufficient_scope`, or `lhb_code_not_caller`.",
     404: "`not_found`: no such resource for the caller's organisation.",
-    409: "`submission_id_conflict`: the id was used with a different body.",
+    409: "`submission_id_conflict`: the id was used with a different body; "
+    "`education_records_required`: no education records are waiting to be reconciled.",
     413: "`payload_too_large`: body, or decompressed body, over the limit.",
     415: "`unsupported_media_type` or `unsupported_content_encoding`.",
     422: "`validation_failed` with one entry per problem in `errors`.",

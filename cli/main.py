@@ -193,6 +193,33 @@ def keys_generate(
     sys.stdout.write(json.dumps({"kid": key_id(public), "public_jwk": public_jwk(public)}) + "\n")
 
 
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run at most one queued job, then exit.")] = False,
+) -> None:
+    """Run queued reconciliations (several workers may share one PostgreSQL database)."""
+    import time
+
+    from services.reconciliation.worker import linkage_settings, work_once
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    try:
+        while True:
+            ran = work_once(sessions=sessions, settings=linkage_settings(settings))
+            if once:
+                err.print(f"ran reconciliation {ran}" if ran else "no reconciliation queued")
+                return
+            if ran is None:
+                time.sleep(settings.worker_poll_seconds)
+    except KeyboardInterrupt:
+        err.print("worker stopped")
+    finally:
+        engine.dispose()
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 1 naming the first bad event if it was tampered with."""

@@ -1,4 +1,4 @@
-"""Bulk loading of health records: COPY on PostgreSQL, batched INSERT elsewhere.
+"""Bulk loading of records: COPY on PostgreSQL, batched INSERT elsewhere.
 
 A 100,000-record extract is loaded in one COPY stream inside the request's transaction,
 so it commits (or rolls back) with everything else the request did.
@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, delete, insert
 from sqlalchemy.orm import Session
 
-from services.tables import HealthRecord
+from services.db import Base
+from services.tables import EducationRecord, HealthRecord
 
 HEALTH_RECORD_COLUMNS = (
     "lhb_code",
@@ -33,6 +34,24 @@ HEALTH_RECORD_COLUMNS = (
     "address_last_known",
     "gp_practice_code",
     "sensitive",
+)
+EDUCATION_RECORD_COLUMNS = (
+    "la_code",
+    "record_id",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_names",
+    "date_of_birth",
+    "sex",
+    "address_lines",
+    "postcode",
+    "upn",
+    "nhs_number",
+    "provision",
+    "provider_name",
+    "provider_code",
+    "ehe_suitability",
 )
 _JSON_COLUMNS = frozenset({"former_names", "address_lines"})
 _BATCH = 1000
@@ -53,23 +72,34 @@ def delete_health_records(session: Session, *, lhb_code: str, record_ids: Sequen
 
 
 def bulk_insert_health_records(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
+    bulk_insert(session, HealthRecord, HEALTH_RECORD_COLUMNS, rows)
+
+
+def bulk_insert_education_records(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
+    bulk_insert(session, EducationRecord, EDUCATION_RECORD_COLUMNS, rows)
+
+
+def bulk_insert(
+    session: Session, table: type[Base], columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        copy_rows(connection.connection.driver_connection, rows)
+        copy_rows(connection.connection.driver_connection, rows, str(table.__tablename__), columns)
         return
-    statement = insert(HealthRecord)
+    statement = insert(table)
     for batch in _batches(rows):
-        connection.execute(
-            statement, [dict(zip(HEALTH_RECORD_COLUMNS, row, strict=True)) for row in batch]
-        )
+        connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in batch])
 
 
 def copy_rows(
-    driver_connection: Any, rows: Iterable[tuple[Any, ...]], table: str = "health_records"
+    driver_connection: Any,
+    rows: Iterable[tuple[Any, ...]],
+    table: str = "health_records",
+    columns: Sequence[str] = HEALTH_RECORD_COLUMNS,
 ) -> None:
-    """COPY rows (in HEALTH_RECORD_COLUMNS order) through a psycopg connection."""
-    json_positions = [i for i, name in enumerate(HEALTH_RECORD_COLUMNS) if name in _JSON_COLUMNS]
-    statement = f"COPY {table} ({', '.join(HEALTH_RECORD_COLUMNS)}) FROM STDIN"
+    """COPY rows (in `columns` order) through a psycopg connection."""
+    json_positions = [i for i, name in enumerate(columns) if name in _JSON_COLUMNS]
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             values = list(row)

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     clock_leeway_seconds: int = Field(default=30, ge=0, le=120)
     max_body_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Run queued reconciliations in a thread of the API process (the embedded default).
+    # With several API processes or machines, set false and run `cme worker` processes.
+    reconcile_in_process: bool = True
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    match_accept_threshold: float = Field(default=0.95, gt=0, le=1)
+    match_review_threshold: float = Field(default=0.50, gt=0, le=1)
 
     @property
     def token_endpoint_url(self) -> str:

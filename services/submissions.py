@@ -27,6 +27,8 @@ from schemas.submissions import HealthRecordIn, NotRetained, Receipt, Submission
 from services import audit
 from services.bulk import bulk_insert_health_records, delete_health_records
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from services.reconciliation.cases import close_cases_of_deceased
+from services.reconciliation.queue import enqueue_if_ready
 from services.signatures import verify_detached
 from services.tables import HealthRecord, Submission
 
@@ -110,6 +112,11 @@ def ingest(
         return Outcome(replay, created=False)
 
     _store_records(session, submission, retained, leaving=not_school_age + deceased)
+    close_cases_of_deceased(
+        session=session, lhb_code=submission.lhb_code, record_ids=[r.record_id for r in deceased]
+    )
+    for la_code in by_la:
+        enqueue_if_ready(session=session, la_code=la_code, trigger="submission")
     audit.record(
         session=session,
         actor=actor,

@@ -155,3 +155,97 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class EducationSet(Base):
+    """An authority's latest education records upload: metadata only, no personal data.
+
+    The records themselves (`education_records`) are deleted by the reconciliation that
+    consumes them; this row remembers that the upload happened and how big it was.
+    """
+
+    __tablename__ = "education_sets"
+
+    la_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    client_id: Mapped[str] = mapped_column(String(64))
+    record_count: Mapped[int] = mapped_column(Integer)
+    records_by_provision: Mapped[dict[str, int]] = mapped_column(JSON)
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EducationRecord(Base):
+    __tablename__ = "education_records"
+    __table_args__ = (UniqueConstraint("la_code", "record_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    la_code: Mapped[str] = mapped_column(String(9), index=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+    given_name: Mapped[str] = mapped_column(String(100))
+    middle_names: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(100))
+    former_names: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    upn: Mapped[str | None] = mapped_column(String(13))
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
+    provision: Mapped[str] = mapped_column(String(32))
+    provider_name: Mapped[str | None] = mapped_column(String(200))
+    provider_code: Mapped[str | None] = mapped_column(String(32))
+    ehe_suitability: Mapped[str | None] = mapped_column(String(16))
+
+
+class Reconciliation(Base):
+    """A reconciliation job: queued, claimed by a worker, run in one transaction."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (Index("ix_reconciliations_status_created", "status", "created_at"),)
+
+    reconciliation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    la_code: Mapped[str] = mapped_column(String(9), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class CmeCase(Base):
+    """A child who appears to be missing education: everything the case needs, no more."""
+
+    __tablename__ = "cme_cases"
+    __table_args__ = (
+        UniqueConstraint("la_code", "source_lhb_code", "source_record_id"),
+        Index("ix_cme_cases_la_status_updated", "la_code", "status", "updated_at"),
+    )
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    la_code: Mapped[str] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(48))
+    sensitive: Mapped[bool] = mapped_column(Boolean)
+    do_not_contact: Mapped[bool] = mapped_column(Boolean)
+    # given_name, middle_names, family_name, former_names, date_of_birth, sex, address,
+    # nhs_number: as the case API shows them. No address is ever held for a sensitive child.
+    child: Mapped[dict[str, Any]] = mapped_column(JSON)
+    child_fingerprint: Mapped[str] = mapped_column(String(64))
+    source_lhb_code: Mapped[str] = mapped_column(String(8))
+    source_submission_id: Mapped[str] = mapped_column(String(36))
+    source_record_id: Mapped[str] = mapped_column(String(64))
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    identified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(48))
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    last_reconciliation_id: Mapped[str | None] = mapped_column(String(36))

@@ -37,6 +37,10 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("CME_TEST_REQUIRE_POSTGRES") == "1"
 _TABLES_TO_EMPTY = (
+    "cme_cases",
+    "reconciliations",
+    "education_records",
+    "education_sets",
     "health_records",
     "submissions",
     "used_assertions",
@@ -105,6 +109,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         public_base_url="http://testserver",
         dev_key_dir=tmp_path / "keys",
+        # Tests run queued reconciliations themselves (work_once), deterministically.
+        reconcile_in_process=False,
     )
 
 
@@ -129,5 +135,14 @@ def db(app: FastAPI, http: TestClient) -> Iterator[Session]:
 @pytest.fixture
 def board(db: Session) -> Credentials:
     credentials = make_client(db, org="7A4", scopes=["submissions:write", "submissions:read"])
+    db.commit()
+    return credentials
+
+
+@pytest.fixture
+def cardiff(db: Session) -> Credentials:
+    credentials = make_client(
+        db, org="W06000015", scopes=["education:write", "cme:read", "cme:write"]
+    )
     db.commit()
     return credentials

@@ -155,3 +155,46 @@ def nhs_number(serial: int) -> str:
 
 def school_age_dob() -> date:
     return date(2015, 3, 2)
+
+
+def education_record(index: int = 1, **overrides: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "record_id": f"upn-{index:06d}",
+        "given_name": "Cerys",
+        "middle_names": None,
+        "family_name": "Jones",
+        "former_names": [],
+        "date_of_birth": "2015-03-02",
+        "sex": "F",
+        "address": {"lines": ["12 Heol y Bont"], "postcode": "CF11 9AB"},
+        "upn": None,
+        "nhs_number": None,
+        "provision": "maintained_school",
+        "provider_name": "Ysgol Treganna",
+        "provider_code": "6812345",
+        "ehe_suitability": None,
+    }
+    record.update(overrides)
+    return record
+
+
+def put_education_records(
+    http: TestClient,
+    credentials: Credentials,
+    records: list[dict[str, Any]],
+    *,
+    la_code: str | None = None,
+    as_of: str = "2026-01-20",
+) -> Any:
+    return http.put(
+        f"/v1/local-authorities/{la_code or credentials.org}/education-records",
+        content=encode({"as_of": as_of, "records": records}),
+        headers={
+            "Authorization": f"Bearer {access_token(http, credentials)}",
+            "Content-Type": "application/json",
+        },
+    )
+
+
+def bearer(http: TestClient, credentials: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token(http, credentials)}"}

@@ -1,0 +1,140 @@
+"""An authority's own paths: education records and reconciliations.
+
+The `{la_code}` in the path must be the caller's own organisation; any other answers 404,
+exactly as a path that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, Security
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from api.body import read_limited_body
+from api.deps import Caller, Session, authenticated
+from api.responses import problems
+from schemas.education import EducationRecordsReceipt
+from services import education
+from services.errors import NotFound, UnsupportedMediaType
+from services.reconciliation import queue
+
+router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local authorities"])
+
+LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
+
+
+def _own(caller: Caller, la_code: str) -> None:
+    if caller.org_code != la_code:
+        raise NotFound()
+
+
+EducationWriter = Annotated[Caller, Security(authenticated, scopes=["education:write"])]
+CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
+CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
+
+
+@router.put(
+    "/education-records",
+    response_model=EducationRecordsReceipt,
+    summary="Replace the authority's whole set of education records",
+    description=(
+        "JSON (`EducationRecordsIn`) or CSV with a header row. CSV columns are the record's "
+        "field names plus `as_of` (same value on every row), `address_line_1`..`address_line_6`"
+        ", `postcode`, `former_given_name_N` and `former_family_name_N` (N = 1..10); empty "
+        "cells are absent values; error pointers `/records/N` count data rows from 0. All or "
+        "nothing, with the same validation and error shape as submissions. The records are "
+        "the working set of the next reconciliation, which deletes them once consumed."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/EducationRecordsIn"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+    responses=problems(400, 401, 403, 404, 413, 415, 422),
+)
+async def replace_education_records(
+    request: Request, session: Session, caller: EducationWriter, la_code: LaCode
+) -> EducationRecordsReceipt:
+    _own(caller, la_code)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("application/json", "text/csv"):
+        raise UnsupportedMediaType("Content-Type must be application/json or text/csv.")
+    body, _ = await read_limited_body(request, max_bytes=request.app.state.settings.max_body_bytes)
+    return await run_in_threadpool(
+        education.replace_education_records,
+        session=session,
+        la_code=la_code,
+        actor=caller.actor,
+        body=body,
+        media_type="json" if media_type == "application/json" else "csv",
+    )
+
+
+class ReconciliationQueued(BaseModel):
+    reconciliation_id: str
+    status: str
+
+
+class ReconciliationOut(BaseModel):
+    reconciliation_id: str
+    status: str
+    trigger: str
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+    progress: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    error_code: str | None
+
+
+@router.post(
+    "/reconciliations",
+    status_code=202,
+    response_model=ReconciliationQueued,
+    summary="Queue a reconciliation of the authority's health and education records",
+    responses=problems(401, 403, 404, 409),
+)
+def start_reconciliation(
+    response: Response, session: Session, caller: CmeWriter, la_code: LaCode
+) -> ReconciliationQueued:
+    _own(caller, la_code)
+    job = queue.enqueue(
+        session=session, la_code=la_code, trigger="manual", requested_by=caller.client_id
+    )
+    response.headers["Location"] = (
+        f"/v1/local-authorities/{la_code}/reconciliations/{job.reconciliation_id}"
+    )
+    return ReconciliationQueued(reconciliation_id=job.reconciliation_id, status=job.status)
+
+
+@router.get(
+    "/reconciliations/{reconciliation_id}",
+    response_model=ReconciliationOut,
+    summary="A reconciliation's status, progress and summary",
+    responses=problems(401, 403, 404, 422),
+)
+def read_reconciliation(
+    session: Session,
+    caller: CmeReader,
+    la_code: LaCode,
+    reconciliation_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+) -> ReconciliationOut:
+    _own(caller, la_code)
+    job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
+    return ReconciliationOut(
+        reconciliation_id=job.reconciliation_id,
+        status=job.status,
+        trigger=job.trigger,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        progress=job.progress,
+        summary=job.summary,
+        error_code=job.error_code,
+    )

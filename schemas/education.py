@@ -1,0 +1,59 @@
+"""Wire models of an authority's education records (SPEC.md, Education records)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+from pydantic.dataclasses import dataclass
+
+from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode, Upn
+from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId, Sex
+
+Provision = Literal["maintained_school", "independent_school", "eotas", "school_in_england", "ehe"]
+EheSuitability = Literal["assured", "not_assured"]
+ProviderText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+
+
+@dataclass(config=INBOUND, slots=True, frozen=True)
+class EducationAddress:
+    lines: list[AddressLine] = Field(default_factory=list, max_length=6)
+    postcode: Postcode | None = None
+
+
+@dataclass(config=INBOUND, slots=True, frozen=True)
+class EducationRecordIn:
+    record_id: RecordId
+    given_name: PersonName
+    family_name: PersonName
+    date_of_birth: date
+    provision: Provision
+    middle_names: OptionalPersonName = None
+    former_names: list[FormerName] = Field(default_factory=list, max_length=10)
+    sex: Sex | None = None
+    address: EducationAddress | None = None
+    upn: Upn | None = None
+    nhs_number: NhsNumber | None = None
+    provider_name: ProviderText | None = None
+    provider_code: ProviderText | None = None
+    ehe_suitability: EheSuitability | None = Field(
+        default=None, description="Required when `provision` is `ehe`, absent otherwise."
+    )
+
+
+class EducationRecordsIn(Inbound):
+    as_of: date
+    records: list[EducationRecordIn] = Field(max_length=500_000)
+
+
+class EducationRecordsReceipt(BaseModel):
+    la_code: str
+    as_of: date
+    record_count: int
+    records_by_provision: dict[str, int]

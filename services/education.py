@@ -1,0 +1,185 @@
+"""An authority's education records: replaced whole on each upload, all or nothing.
+
+The records are the authority's working set for the next reconciliation, which deletes
+them once consumed (only a case's own copy of what it needs stays).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from schemas.education import EducationRecordIn, EducationRecordsIn, EducationRecordsReceipt
+from schemas.problems import field_errors
+from services import audit
+from services.bulk import bulk_insert_education_records
+from services.errors import FieldError, ValidationFailed
+from services.reconciliation.queue import enqueue_if_ready
+from services.tables import EducationRecord, EducationSet
+
+MediaType = Literal["json", "csv"]
+MAX_ADDRESS_LINES = 6
+MAX_FORMER_NAMES = 10
+CSV_SCALAR_COLUMNS = (
+    "record_id",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "upn",
+    "nhs_number",
+    "provision",
+    "provider_name",
+    "provider_code",
+    "ehe_suitability",
+)
+
+
+def replace_education_records(
+    *, session: Session, la_code: str, actor: audit.Actor, body: bytes, media_type: MediaType
+) -> EducationRecordsReceipt:
+    document = body if media_type == "json" else csv_to_json(body)
+    try:
+        upload = EducationRecordsIn.model_validate_json(document)
+    except ValidationError as error:
+        raise ValidationFailed(field_errors(error)) from None
+    problems = list(_cross_record_problems(upload))
+    if problems:
+        raise ValidationFailed(problems)
+
+    by_provision = Counter(record.provision for record in upload.records)
+    session.execute(delete(EducationRecord).where(EducationRecord.la_code == la_code))
+    bulk_insert_education_records(session, (_row(la_code, r) for r in upload.records))
+    received_at = datetime.now(UTC)
+    education_set = session.get(EducationSet, la_code)
+    if education_set is None:
+        education_set = EducationSet(la_code=la_code)
+        session.add(education_set)
+    education_set.as_of = upload.as_of
+    education_set.received_at = received_at
+    education_set.client_id = actor.client_id or "operator"
+    education_set.record_count = len(upload.records)
+    education_set.records_by_provision = dict(sorted(by_provision.items()))
+    education_set.consumed_at = None
+    audit.record(
+        session=session,
+        actor=actor,
+        action="education_records.replaced",
+        object_type="local_authority",
+        object_ids=[la_code],
+        record_count=len(upload.records),
+    )
+    enqueue_if_ready(session=session, la_code=la_code, trigger="education_records")
+    return EducationRecordsReceipt(
+        la_code=la_code,
+        as_of=upload.as_of,
+        record_count=len(upload.records),
+        records_by_provision=education_set.records_by_provision,
+    )
+
+
+def _cross_record_problems(upload: EducationRecordsIn) -> Iterator[FieldError]:
+    seen: set[str] = set()
+    for index, record in enumerate(upload.records):
+        at = f"/records/{index}"
+        if record.record_id in seen:
+            yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
+        seen.add(record.record_id)
+        if record.provision == "ehe" and record.ehe_suitability is None:
+            yield FieldError(
+                f"{at}/ehe_suitability",
+                "ehe_suitability_required",
+                "Required when provision is ehe.",
+            )
+        if record.provision != "ehe" and record.ehe_suitability is not None:
+            yield FieldError(
+                f"{at}/ehe_suitability",
+                "ehe_suitability_not_allowed",
+                "Only home-educated children carry ehe_suitability.",
+            )
+        if record.date_of_birth > upload.as_of:
+            yield FieldError(
+                f"{at}/date_of_birth", "date_of_birth_in_future", "After the as_of date."
+            )
+
+
+def _row(la_code: str, record: EducationRecordIn) -> tuple[Any, ...]:
+    address = record.address
+    return (
+        la_code,
+        record.record_id,
+        record.given_name,
+        record.middle_names,
+        record.family_name,
+        [{"given_name": n.given_name, "family_name": n.family_name} for n in record.former_names],
+        record.date_of_birth,
+        record.sex,
+        None if address is None or not address.lines else list(address.lines),
+        None if address is None else address.postcode,
+        record.upn,
+        record.nhs_number,
+        record.provision,
+        record.provider_name,
+        record.provider_code,
+        record.ehe_suitability,
+    )
+
+
+def csv_to_json(body: bytes) -> bytes:
+    """The CSV upload as the equivalent JSON document, so both share one validation path
+    and one error shape (`/records/N` is data row N, counting from 0 after the header).
+
+    Columns: the record's field names, plus `as_of` (the same value on every row),
+    `address_line_1`..`address_line_6`, `postcode`, `former_given_name_N` and
+    `former_family_name_N` (N = 1..10). Empty cells are absent values.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return b"\xff"  # not UTF-8: let the JSON parser report malformed input
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    as_of = next((row.get("as_of") for row in rows if row.get("as_of")), None)
+    document = {"as_of": as_of, "records": [_record_from_row(row) for row in rows]}
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def _record_from_row(row: dict[str | Any, str | Any]) -> dict[str, Any]:
+    cells = {
+        str(k).strip(): (v or "").strip() if isinstance(v, str) else v
+        for k, v in row.items()
+        if k is not None
+    }
+    record: dict[str, Any] = {}
+    lines: list[tuple[str, str]] = []
+    former: dict[str, dict[str, str]] = {}
+    for column, value in cells.items():
+        if value in ("", None) or column == "as_of":
+            continue
+        if column.startswith("address_line_"):
+            lines.append((column, value))
+        elif column.startswith(("former_given_name_", "former_family_name_")):
+            part, number = column.removeprefix("former_").rsplit("_name_", 1)
+            former.setdefault(number, {})[f"{part}_name"] = value
+        elif column == "postcode":
+            record.setdefault("address", {})["postcode"] = value
+        else:
+            record[column] = value  # unknown columns are refused as unknown fields
+    if lines:
+        record.setdefault("address", {})["lines"] = [v for _, v in sorted(lines)]
+    if former:
+        record["former_names"] = [former[n] for n in sorted(former, key=_number)]
+    return record
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else 0
