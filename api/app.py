@@ -12,7 +12,8 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.observability import Metrics, RequestContext
-from api.routes import local_authorities, operations, submissions, token
+from api.routes import cases, local_authorities, operations, statistics, submissions, token
+from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(token.router)
     app.include_router(submissions.router)
     app.include_router(local_authorities.router)
+    app.include_router(cases.router)
+    app.include_router(statistics.router)
     app.include_router(operations.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -88,7 +91,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     # Bodies read as raw bytes (to verify signatures first) are documented explicitly.
-    for model in (SubmissionIn, EducationRecordsIn, Problem):
+    for model in (SubmissionIn, EducationRecordsIn, CasePatch, Problem):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

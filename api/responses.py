@@ -7,14 +7,18 @@ from typing import Any
 from schemas.problems import Problem
 
 _DESCRIPTIONS = {
-    400: "Bad request (e.g. `malformed_gzip`).",
+    400: "Bad request: `malformed_gzip`, `invalid_cursor`, `timestamp_without_offset`, "
+    "`child_deceased`.",
     401: "`unauthenticated`: missing, expired or forged access token; or for submissions "
     "`signature_missing`, `signature_malformed`, `signature_refused`, "
     "`signature_unknown_key`, `signature_invalid`.",
     403: "`insufficient_scope`, or `lhb_code_not_caller`.",
     404: "`not_found`: no such resource for the caller's organisation.",
     409: "`submission_id_conflict`: the id was used with a different body; "
-    "`education_records_required`: no education records are waiting to be reconciled.",
+    "`education_records_required`: no education records are waiting to be reconciled; "
+    "`case_closed`, `not_under_review`.",
+    412: "`precondition_failed`: the If-Match ETag is stale.",
+    428: "`precondition_required`: If-Match is required.",
     413: "`payload_too_large`: body, or decompressed body, over the limit.",
     415: "`unsupported_media_type` or `unsupported_content_encoding`.",
     422: "`validation_failed` with one entry per problem in `errors`.",

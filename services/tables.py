@@ -249,3 +249,36 @@ class CmeCase(Base):
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     last_reconciliation_id: Mapped[str | None] = mapped_column(String(36))
+    # Set on a case opened by a move from another Welsh authority: the 28-day clock.
+    transferred_from_la_code: Mapped[str | None] = mapped_column(String(9))
+    transfer_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    transfer_acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReviewDecision(Base):
+    """An officer's answer to "is this child one of these education records?", remembered
+    so that later reconciliations do not ask again while the child's details are the same."""
+
+    __tablename__ = "review_decisions"
+
+    la_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    lhb_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    education_record_id: Mapped[str | None] = mapped_column(String(64))
+    child_fingerprint: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str] = mapped_column(String(64))
+
+
+class EnglandTransfer(Base):
+    """A child who moved to England: what the English authority needs, until exported."""
+
+    __tablename__ = "england_transfers"
+
+    transfer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cme_cases.case_id"), index=True)
+    la_code: Mapped[str] = mapped_column(String(9), index=True)
+    child: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

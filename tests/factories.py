@@ -198,3 +198,48 @@ def put_education_records(
 
 def bearer(http: TestClient, credentials: Credentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token(http, credentials)}"}
+
+
+def make_case(session: Session, *, la_code: str = "W06000015", **overrides: Any) -> Any:
+    """A case as reconciliation would leave it (for case API tests)."""
+    from datetime import UTC, datetime
+
+    from services.reconciliation.cases import fingerprint
+    from services.tables import CmeCase
+
+    now = datetime.now(UTC)
+    child = {
+        "given_name": "Tomos",
+        "middle_names": None,
+        "family_name": "Llewellyn",
+        "former_names": [],
+        "date_of_birth": "2012-12-12",
+        "sex": "M",
+        "address": {"lines": ["7 Heol Penarth"], "postcode": "CF11 7QT", "last_known": False},
+        "nhs_number": nhs_number(77),
+    }
+    child.update(overrides.pop("child", {}))
+    if overrides.get("sensitive"):
+        child["address"] = None
+    fields: dict[str, Any] = {
+        "case_id": str(uuid.uuid4()),
+        "la_code": la_code,
+        "status": "open",
+        "reason": "not_found_in_education_records",
+        "sensitive": False,
+        "do_not_contact": False,
+        "child": child,
+        "child_fingerprint": fingerprint(child),
+        "source_lhb_code": "7A4",
+        "source_submission_id": str(uuid.uuid4()),
+        "source_record_id": f"rec-{uuid.uuid4().hex[:8]}",
+        "candidates": [],
+        "identified_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    fields.update(overrides)
+    case = CmeCase(**fields)
+    session.add(case)
+    session.commit()
+    return case

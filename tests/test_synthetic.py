@@ -1,7 +1,6 @@
 """The synthetic health-record generator: determinism and the SPEC's record rules."""
 
 import json
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -199,11 +198,12 @@ def test_every_welsh_authority_is_known() -> None:
     assert local_authority_codes("7A4") == ("W06000014", CARDIFF)
 
 
-def test_a_hundred_thousand_records_are_quick() -> None:
-    started = time.perf_counter()
+def test_nhs_numbers_stay_unique_at_benchmark_scale() -> None:
+    # Speed is measured by bench/ingest.py, which generates 100,000 records; this checks
+    # that the 999 range does not run out of unique numbers at that scale.
     records = generate(100_000)
-    assert time.perf_counter() - started < 5
-    assert len({record["nhs_number"] for record in records} - {None}) > 95_000
+    numbers = [record["nhs_number"] for record in records if record["nhs_number"] is not None]
+    assert len(numbers) == len(set(numbers)) > 95_000
 
 
 def test_build_submission() -> None:

@@ -72,6 +72,7 @@ def candidates_of(
         {
             "education_record_id": link.education_record_id,
             "provision": education[link.education_record_id].provision,
+            "ehe_suitability": education[link.education_record_id].ehe_suitability,
             "match_probability": link.match_probability,
             "agreement": dict(link.agreement),
         }

@@ -61,3 +61,24 @@ def decide(outcome: HealthRecordOutcome, education: Mapping[str, EducationFacts]
     if outcome.review_candidates:
         return Decision("possible_match_needs_review", candidates=outcome.review_candidates)
     return Decision("not_found_in_education_records")
+
+
+def apply_review_decision(
+    decision: Decision, chosen: str | None, education: Mapping[str, EducationFacts]
+) -> Decision:
+    """An officer already answered for this child: use the answer instead of asking again.
+
+    `chosen` is the education record the officer confirmed, or None for "none of them".
+    A confirmed record that is no longer among the candidates leaves the question open.
+    """
+    if decision.reason != "possible_match_needs_review":
+        return decision
+    if chosen is None:
+        return Decision("not_found_in_education_records")
+    confirmed = next((c for c in decision.candidates if c.education_record_id == chosen), None)
+    if confirmed is None:
+        return decision
+    facts = education[chosen]
+    if facts.provision == "ehe" and facts.ehe_suitability != "assured":
+        return Decision("ehe_suitability_not_assured", "ehe", confirmed)
+    return Decision(None, facts.provision, confirmed)

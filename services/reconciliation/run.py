@@ -26,15 +26,17 @@ from services.reconciliation.cases import (
     candidates_of,
     child_details,
     close_found,
+    fingerprint,
     open_or_update,
 )
-from services.reconciliation.decisions import EducationFacts, decide
+from services.reconciliation.decisions import EducationFacts, apply_review_decision, decide
 from services.tables import (
     CmeCase,
     EducationRecord,
     EducationSet,
     HealthRecord,
     Reconciliation,
+    ReviewDecision,
     Submission,
 )
 
@@ -82,9 +84,13 @@ def reconcile(
     counts: Counter[str] = Counter()
     matched: Counter[str] = Counter()
     existing = _existing_cases(session, la_code)
+    reviewed = _review_decisions(session, la_code)
     for row in in_age:
         decision = decide(result.outcome_for(str(row["id"])), facts)
         key = (row["lhb_code"], row["record_id"])
+        answer = reviewed.get(key)
+        if answer is not None and answer.child_fingerprint == fingerprint(child_details(row)):
+            decision = apply_review_decision(decision, answer.education_record_id, facts)
         case = existing.get(key)
         if decision.matched_provision is not None:
             matched[decision.matched_provision] += 1
@@ -211,6 +217,11 @@ def _person(record_id: str, row: RowMapping) -> PersonRecord:
         postcode=row["postcode"],
         address_lines=tuple(row["address_lines"] or ()),
     )
+
+
+def _review_decisions(session: Session, la_code: str) -> dict[tuple[str, str], ReviewDecision]:
+    answers = session.scalars(select(ReviewDecision).where(ReviewDecision.la_code == la_code))
+    return {(a.lhb_code, a.record_id): a for a in answers}
 
 
 def _existing_cases(session: Session, la_code: str) -> dict[tuple[str, str], CmeCase]:

@@ -1,0 +1,147 @@
+"""An authority's CME cases (SPEC.md, CME cases)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, Security
+from starlette.concurrency import run_in_threadpool
+
+from api.body import read_limited_body, require_json
+from api.deps import Caller, Session, authenticated
+from api.responses import problems
+from schemas.cases import CaseOut, CasePage, CasePatch, CaseReason, case_out
+from services import case_outcomes, cases
+from services.case_csv import cases_csv
+from services.errors import NotFound, ServiceError
+from services.parsing import parse
+
+PATCH_MAX_BYTES = 64 * 1024
+
+router = APIRouter(prefix="/v1/local-authorities/{la_code}/cme-cases", tags=["cme cases"])
+
+LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
+CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
+CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]
+
+
+def _viewer(caller: Caller, la_code: str) -> cases.Viewer:
+    if caller.org_code != la_code:
+        raise NotFound()
+    return cases.Viewer(la_code, "cme:sensitive" in caller.scopes)
+
+
+@router.get(
+    "",
+    response_model=CasePage,
+    summary="List the authority's CME cases",
+    description=(
+        "Ordered by `updated_at` then `case_id`, so following `next_cursor` after a sync "
+        "with `updated_since` misses nothing. Sensitive cases appear only to tokens holding "
+        "`cme:sensitive`. With `Accept: text/csv` the same page comes as CSV (cells that "
+        "could run as spreadsheet formulas are prefixed with `'`) and the next page is in "
+        'a `Link: <...>; rel="next"` header.'
+    ),
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **problems(400, 401, 403, 404, 422),
+    },
+)
+def list_cases(
+    request: Request,
+    session: Session,
+    caller: CmeReader,
+    la_code: LaCode,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    reason: Annotated[CaseReason | None, Query()] = None,
+    updated_since: Annotated[datetime | None, Query(description="With offset.")] = None,
+    limit: Annotated[int, Query(ge=1, le=cases.MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    viewer = _viewer(caller, la_code)
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ServiceError("updated_since needs a UTC offset.", code="timestamp_without_offset")
+    page, next_cursor = cases.list_cases(
+        session=session,
+        viewer=viewer,
+        actor=caller.actor,
+        filters=cases.CaseFilter(status, reason, updated_since),
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [case_out(case) for case in page]
+    if "text/csv" in request.headers.get("accept", ""):
+        headers = {}
+        if next_cursor is not None:
+            query = dict(request.query_params) | {"cursor": next_cursor}
+            headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+        return Response(cases_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
+    body = CasePage(items=items, next_cursor=next_cursor)
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/{case_id}",
+    response_model=CaseOut,
+    summary="One case, with its ETag",
+    responses=problems(401, 403, 404, 422),
+)
+def read_case(
+    response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
+) -> CaseOut:
+    case = cases.get_case(
+        session=session, viewer=_viewer(caller, la_code), actor=caller.actor, case_id=case_id
+    )
+    response.headers["ETag"] = cases.etag(case)
+    return case_out(case)
+
+
+@router.patch(
+    "/{case_id}",
+    response_model=CaseOut,
+    summary="Record an outcome, a review decision, a note or a correction",
+    description=(
+        "`If-Match` with the case's ETag is required (428 without, 412 when stale). "
+        "`moved_to_another_authority` needs `receiving_local_authority`: another Welsh "
+        "authority's case opens in the same call (its 28-day clock starts), or `england` "
+        "closes the case and leaves a transfer record for the English authority. "
+        "`review_decision` answers a `possible_match_needs_review` case (a candidate's "
+        "`education_record_id`, or null for none of them) and is remembered by later "
+        "reconciliations. `child` corrects the case's copy of the child's details."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CasePatch"}}},
+        }
+    },
+    responses=problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
+)
+async def update_case(
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: CmeWriter,
+    la_code: LaCode,
+    case_id: CaseId,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CaseOut:
+    viewer = _viewer(caller, la_code)
+    require_json(request)
+    body, _ = await read_limited_body(request, max_bytes=PATCH_MAX_BYTES)
+    # Parsed as JSON by the strict model itself, exactly like every other inbound body.
+    patch = parse(CasePatch, body)
+    case = await run_in_threadpool(
+        case_outcomes.update_case,
+        session=session,
+        viewer=viewer,
+        actor=caller.actor,
+        case_id=case_id,
+        if_match=if_match,
+        patch=patch,
+    )
+    response.headers["ETag"] = cases.etag(case)
+    return case_out(case)

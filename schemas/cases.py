@@ -1,0 +1,163 @@
+"""Wire models of CME cases (SPEC.md, CME cases)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode
+from schemas.submissions import AddressLine, FormerName, Inbound, Sex
+
+CaseStatus = Literal["open", "closed"]
+CaseReason = Literal[
+    "not_found_in_education_records",
+    "ehe_suitability_not_assured",
+    "possible_match_needs_review",
+]
+Outcome = Literal[
+    "registered_at_school",
+    "suitable_education_assured",
+    "moved_to_another_authority",
+    "ceased_compulsory_school_age",
+    "deceased",
+    "not_traced",
+    "other",
+]
+Note = Annotated[
+    str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+
+
+class AddressOut(BaseModel):
+    lines: list[str]
+    postcode: str
+    last_known: bool = False
+
+
+class ChildOut(BaseModel):
+    given_name: str
+    middle_names: str | None
+    family_name: str
+    former_names: list[dict[str, str | None]]
+    date_of_birth: date
+    sex: str | None
+    address: AddressOut | None = Field(description="Always null for a sensitive child.")
+    nhs_number: str | None
+
+
+class SourceOut(BaseModel):
+    lhb_code: str
+    submission_id: str
+    record_id: str
+
+
+class CandidateOut(BaseModel):
+    education_record_id: str
+    provision: str
+    match_probability: float
+    agreement: dict[str, str]
+
+
+class TransferOut(BaseModel):
+    """Set on a case handed over by another Welsh authority."""
+
+    from_local_authority: str
+    started_at: datetime = Field(description="When the 28-day clock started.")
+    due_by: datetime
+    acknowledged_at: datetime | None
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    status: CaseStatus
+    reason: CaseReason
+    sensitive: bool
+    do_not_contact: bool
+    child: ChildOut
+    source: SourceOut
+    candidates: list[CandidateOut]
+    identified_at: datetime
+    updated_at: datetime
+    outcome: Outcome | None
+    note: str | None = None
+    closed_at: datetime | None = None
+    transfer: TransferOut | None = None
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class AddressIn(Inbound):
+    lines: list[AddressLine] = Field(min_length=1, max_length=6)
+    postcode: Postcode
+    last_known: bool = False
+
+
+class ChildCorrection(Inbound):
+    """Rectification: the fields given replace the case's copy of the child's details."""
+
+    given_name: PersonName | None = None
+    middle_names: OptionalPersonName = None
+    family_name: PersonName | None = None
+    former_names: list[FormerName] | None = Field(default=None, max_length=10)
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    address: AddressIn | None = None
+    nhs_number: NhsNumber | None = None
+
+
+class ReviewDecisionIn(Inbound):
+    """For a `possible_match_needs_review` case: which candidate the child is, or none."""
+
+    education_record_id: str | None = Field(
+        description="One of the case's candidates, or null for none of them."
+    )
+
+
+class CasePatch(Inbound):
+    status: Literal["closed"] | None = None
+    outcome: Outcome | None = None
+    note: Note | None = None
+    receiving_local_authority: str | None = Field(
+        default=None, description="With `moved_to_another_authority`: a Welsh LA code or `england`."
+    )
+    review_decision: ReviewDecisionIn | None = None
+    child: ChildCorrection | None = None
+
+
+def case_out(case: Any, *, due_days: int = 28) -> CaseOut:
+    """Shape a stored case for the wire."""
+    from datetime import timedelta
+
+    transfer = None
+    if case.transferred_from_la_code is not None and case.transfer_started_at is not None:
+        transfer = TransferOut(
+            from_local_authority=case.transferred_from_la_code,
+            started_at=case.transfer_started_at,
+            due_by=case.transfer_started_at + timedelta(days=due_days),
+            acknowledged_at=case.transfer_acknowledged_at,
+        )
+    return CaseOut(
+        case_id=case.case_id,
+        status=case.status,
+        reason=case.reason,
+        sensitive=case.sensitive,
+        do_not_contact=case.do_not_contact,
+        child=ChildOut.model_validate(case.child),
+        source=SourceOut(
+            lhb_code=case.source_lhb_code,
+            submission_id=case.source_submission_id,
+            record_id=case.source_record_id,
+        ),
+        candidates=[CandidateOut.model_validate(c) for c in case.candidates],
+        identified_at=case.identified_at,
+        updated_at=case.updated_at,
+        outcome=case.outcome,
+        note=case.note,
+        closed_at=case.closed_at,
+        transfer=transfer,
+    )

@@ -1,0 +1,159 @@
+"""CME cases for local authorities: listing, reading, and recording outcomes.
+
+The caller's organisation and sensitive-case clearance are filters inside every query: a
+case of another authority, or a sensitive case without `cme:sensitive`, does not exist for
+the caller (404), and never appears in a list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from services import audit
+from services.errors import NotFound, ServiceError
+from services.tables import CmeCase
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Viewer:
+    la_code: str
+    sees_sensitive: bool
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    reason: str | None = None
+    updated_since: datetime | None = None
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    own = CmeCase.la_code == viewer.la_code
+    return own if viewer.sees_sensitive else and_(own, CmeCase.sensitive.is_(False))
+
+
+def list_cases(
+    *,
+    session: Session,
+    viewer: Viewer,
+    actor: audit.Actor,
+    filters: CaseFilter,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[CmeCase], str | None]:
+    statement = select(CmeCase).where(visible(viewer))
+    if filters.status is not None:
+        statement = statement.where(CmeCase.status == filters.status)
+    if filters.reason is not None:
+        statement = statement.where(CmeCase.reason == filters.reason)
+    if filters.updated_since is not None:
+        statement = statement.where(CmeCase.updated_at > filters.updated_since)
+    if cursor is not None:
+        after_time, after_id = decode_cursor(cursor)
+        statement = statement.where(
+            or_(
+                CmeCase.updated_at > after_time,
+                and_(CmeCase.updated_at == after_time, CmeCase.case_id > after_id),
+            )
+        )
+    rows = session.scalars(
+        statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)
+    ).all()
+    page, more = rows[:limit], len(rows) > limit
+    _acknowledge_transfers(page)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="case.listed",
+        object_type="cme_case",
+        object_ids=[c.case_id for c in page],
+        record_count=len(page),
+    )
+    return page, encode_cursor(page[-1]) if more else None
+
+
+def get_case(*, session: Session, viewer: Viewer, actor: audit.Actor, case_id: str) -> CmeCase:
+    case = _find(session, viewer, case_id, lock=False)
+    _acknowledge_transfers([case])
+    audit.record(
+        session=session,
+        actor=actor,
+        action="case.read",
+        object_type="cme_case",
+        object_ids=[case_id],
+    )
+    return case
+
+
+def etag(case: CmeCase) -> str:
+    return f'"{case.case_id}.{case.version}"'
+
+
+def _find(session: Session, viewer: Viewer, case_id: str, *, lock: bool) -> CmeCase:
+    statement = select(CmeCase).where(visible(viewer), CmeCase.case_id == case_id)
+    case = session.scalar(statement.with_for_update() if lock else statement)
+    if case is None:
+        raise NotFound("No such case for this authority.")
+    return case
+
+
+def _acknowledge_transfers(cases: Sequence[CmeCase]) -> None:
+    """The receiving authority has been told once it has read the case."""
+    now = datetime.now(UTC)
+    for case in cases:
+        if case.transfer_started_at is not None and case.transfer_acknowledged_at is None:
+            case.transfer_acknowledged_at = now
+
+
+def find_for_update(
+    *, session: Session, viewer: Viewer, case_id: str, if_match: str | None
+) -> CmeCase:
+    case = _find(session, viewer, case_id, lock=True)
+    if if_match is None:
+        raise ServiceError(
+            "If-Match with the case's ETag is required.",
+            status=428,
+            code="precondition_required",
+            title="Precondition required",
+        )
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if etag(case) not in tags and "*" not in tags:
+        raise ServiceError(
+            "The case changed since it was read; read it again.",
+            status=412,
+            code="precondition_failed",
+            title="Precondition failed",
+        )
+    return case
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+        moment = datetime.fromisoformat(position["u"])
+        case_id = position["i"]
+        if moment.tzinfo is None or not isinstance(case_id, str) or len(case_id) > 36:
+            raise ValueError("bad cursor")
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise ServiceError(
+            "The cursor is not one this service issued.", code="invalid_cursor"
+        ) from error
+    return moment, case_id
+
+
+def encode_cursor(case: CmeCase) -> str:
+    position = json.dumps(
+        {"u": case.updated_at.isoformat(), "i": case.case_id}, separators=(",", ":")
+    )
+    return base64.urlsafe_b64encode(position.encode()).rstrip(b"=").decode()

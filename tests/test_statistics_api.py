@@ -1,0 +1,68 @@
+"""GET /v1/statistics: per-authority counts with small numbers suppressed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from services.tables import Reconciliation
+from tests.factories import bearer, make_case, make_client
+
+
+def test_small_numbers_are_suppressed_and_named(http: TestClient, db: Session) -> None:
+    government = make_client(db, org="WG", scopes=["statistics:read"])
+    db.add(
+        Reconciliation(
+            reconciliation_id=str(uuid.uuid4()),
+            la_code="W06000015",
+            status="succeeded",
+            trigger="manual",
+            created_at=datetime.now(UTC),
+            finished_at=datetime.now(UTC),
+            attempts=1,
+            summary={
+                "health_records_considered": 1000,
+                "matched_by_provision": {
+                    "maintained_school": 930,
+                    "independent_school": 17,
+                    "ehe": 3,
+                },
+            },
+        )
+    )
+    db.commit()
+    for _ in range(7):
+        make_case(db)
+    for _ in range(2):
+        make_case(db, la_code="W06000024", sensitive=True)
+
+    response = http.get("/v1/statistics", headers=bearer(http, government))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    by_code = {entry["la_code"]: (i, entry) for i, entry in enumerate(body["local_authorities"])}
+    assert len(by_code) == 22
+    i, cardiff = by_code["W06000015"]
+    assert cardiff["health_records_received"] == 1000
+    assert cardiff["matched_by_provision"]["maintained_school"] == 930
+    assert cardiff["matched_by_provision"]["ehe"] is None
+    assert f"/local_authorities/{i}/matched_by_provision/ehe" in body["suppressed"]
+    assert cardiff["not_matched"] == 50
+    assert cardiff["unmatched_rate"] == 0.05
+    assert cardiff["cases_open"] == 7
+    j, merthyr = by_code["W06000024"]
+    assert merthyr["cases_open"] is None
+    assert f"/local_authorities/{j}/cases_open" in body["suppressed"]
+    for entry in body["local_authorities"]:
+        for value in (entry["cases_open"], entry["cases_opened"], entry["not_matched"]):
+            assert value is None or value == 0 or value >= 5
+
+
+def test_only_the_statistics_scope_reads_statistics(http: TestClient, db: Session) -> None:
+    authority = make_client(db, org="W06000015", scopes=["cme:read", "cme:sensitive"])
+    db.commit()
+
+    assert http.get("/v1/statistics", headers=bearer(http, authority)).status_code == 403
