@@ -12,7 +12,15 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.observability import Metrics, RequestContext
-from api.routes import cases, local_authorities, operations, statistics, submissions, token
+from api.routes import (
+    cases,
+    local_authorities,
+    operations,
+    statistics,
+    submissions,
+    token,
+    transfers,
+)
 from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(submissions.router)
     app.include_router(local_authorities.router)
     app.include_router(cases.router)
+    app.include_router(transfers.router)
     app.include_router(statistics.router)
     app.include_router(operations.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

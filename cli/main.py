@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from cli import openapi as openapi_command
+from cli import operator
+from cli import pull as pull_command
 from cli import push as push_command
+from cli import synth as synth_command
 from services import audit, clients
-from services.db import make_engine, session_factory, transaction
+from services.db import make_engine, session_factory
 from services.errors import ServiceError
 from services.keys import generate_key_pair, key_id, load_public_key, public_jwk
 from services.logs import configure_logging
@@ -36,20 +36,21 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command("push")(push_command.push)
+app.command("pull")(pull_command.pull)
+app.command("synth")(synth_command.synth)
+app.command("subject-access")(operator.subject_access)
+app.command("erase")(operator.erase)
+app.command("restrict")(operator.restrict)
+app.command("purge")(operator.purge)
+transfers_app = typer.Typer(help="Moves between authorities.")
+transfers_app.command("overdue")(operator.overdue_transfers)
+app.add_typer(transfers_app, name="transfers")
 app.command("openapi")(openapi_command.openapi)
 
 err = Console(stderr=True)
 
 
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    """One unit of work on CME_DATABASE_URL; the engine is closed afterwards."""
-    engine = make_engine(get_settings().database_url)
-    try:
-        with transaction(session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+_transaction = operator.operator_transaction
 
 
 def _fail(error: ServiceError) -> typer.Exit:

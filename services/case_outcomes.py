@@ -209,6 +209,7 @@ def _hand_over(session: Session, case: CmeCase, receiving: str, now: datetime) -
         source_record_id=case.source_record_id,
         identified_at=now,
         version=0,
+        restricted=False,
     )
     target.status, target.outcome, target.closed_at = "open", None, None
     target.reason = "not_found_in_education_records"

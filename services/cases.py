@@ -38,7 +38,8 @@ class CaseFilter:
 
 
 def visible(viewer: Viewer) -> ColumnElement[bool]:
-    own = CmeCase.la_code == viewer.la_code
+    """The caller's own, unrestricted cases; sensitive ones only with clearance."""
+    own = and_(CmeCase.la_code == viewer.la_code, CmeCase.restricted.is_(False))
     return own if viewer.sees_sensitive else and_(own, CmeCase.sensitive.is_(False))
 
 

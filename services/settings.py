@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     match_accept_threshold: float = Field(default=0.95, gt=0, le=1)
     match_review_threshold: float = Field(default=0.50, gt=0, le=1)
+    # How long a closed case is kept (see services/retention.py for why 365 days).
+    case_retention_days: int = Field(default=365, ge=1)
 
     @property
     def token_endpoint_url(self) -> str:

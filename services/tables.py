@@ -253,6 +253,8 @@ class CmeCase(Base):
     transferred_from_la_code: Mapped[str | None] = mapped_column(String(9))
     transfer_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     transfer_acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # UK GDPR art. 18: a restricted case is kept but not processed or shown to anyone.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ReviewDecision(Base):

@@ -208,7 +208,7 @@ def make_case(session: Session, *, la_code: str = "W06000015", **overrides: Any)
     from services.tables import CmeCase
 
     now = datetime.now(UTC)
-    child = {
+    child: dict[str, Any] = {
         "given_name": "Tomos",
         "middle_names": None,
         "family_name": "Llewellyn",
@@ -237,6 +237,7 @@ def make_case(session: Session, *, la_code: str = "W06000015", **overrides: Any)
         "identified_at": now,
         "updated_at": now,
         "version": 1,
+        "restricted": False,
     }
     fields.update(overrides)
     case = CmeCase(**fields)

@@ -167,3 +167,68 @@ def test_push_prints_validation_errors_and_fails(service: str, tmp_path: Path) -
     assert pushed.exit_code == 1
     assert "/records/1/nhs_number" in pushed.output
     assert "nhs_number_checksum" in pushed.output
+
+
+def test_pull_follows_cursors_and_is_incremental(
+    service: str, database_url: str, tmp_path: Path
+) -> None:
+    from services.db import make_engine, session_factory
+    from tests.factories import make_case
+
+    runner = CliRunner()
+    private, public = tmp_path / "la.pem", tmp_path / "la.jwk"
+    runner.invoke(
+        cme, ["keys", "generate", "--private-key", str(private), "--public-key", str(public)]
+    )
+    registered = runner.invoke(
+        cme,
+        [
+            "clients",
+            "add",
+            "--org",
+            "W06000015",
+            "--name",
+            "Cardiff CME",
+            "--scope",
+            "cme:read",
+            "--public-key",
+            str(public),
+            "--json",
+        ],
+    )
+    client_id = json.loads(registered.stdout)["client_id"]
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:
+        for _ in range(3):
+            make_case(session)
+        make_case(session, la_code="W06000022")
+    state = tmp_path / "state.json"
+    out = tmp_path / "cases.ndjson"
+    base = [
+        "pull",
+        "--la",
+        "W06000015",
+        "--client-id",
+        client_id,
+        "--key",
+        str(private),
+        "--base-url",
+        service,
+        "--state",
+        str(state),
+    ]
+
+    first = runner.invoke(cme, [*base, "--format", "ndjson", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert len(out.read_text().splitlines()) == 3
+    assert state.exists()
+
+    with session_factory(engine)() as session:
+        make_case(session, child={"given_name": "Nia"})
+    engine.dispose()
+    second = runner.invoke(cme, [*base, "--format", "csv", "--out", str(tmp_path / "new.csv")])
+
+    assert second.exit_code == 0, second.output
+    lines = (tmp_path / "new.csv").read_text().splitlines()
+    assert len(lines) == 2  # header + the one case changed since the first pull
+    assert "Nia" in lines[1]

@@ -112,8 +112,11 @@ def open_or_update(
             updated_at=now,
             version=1,
             last_reconciliation_id=reconciliation_id,
+            restricted=False,
         )
         return case, "opened"
+    if existing.restricted:  # processing is restricted (UK GDPR art. 18): leave it be
+        return existing, "unchanged"
     existing.last_reconciliation_id = reconciliation_id
     if existing.status == "closed":
         # A closed case stays closed unless the child's details changed; a death never reopens.
@@ -159,6 +162,8 @@ def close_found(
     *, case: CmeCase, provision: Provision, reconciliation_id: str, now: datetime
 ) -> bool:
     """The child was found in education: close an open case. True when it closed."""
+    if case.restricted:
+        return False
     case.last_reconciliation_id = reconciliation_id
     if case.status != "open":
         return False

@@ -1,0 +1,96 @@
+"""Children who moved to England: the transfer records their English authority needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Security
+from pydantic import BaseModel
+
+from api.deps import Caller, Session, authenticated
+from api.responses import problems
+from services import transfers
+from services.errors import NotFound
+from services.tables import EnglandTransfer
+
+router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", tags=["cme cases"])
+
+LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
+CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
+CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]
+
+
+class EnglandTransferOut(BaseModel):
+    transfer_id: str
+    case_id: str
+    child: dict[str, Any]
+    note: str | None
+    started_at: datetime
+    due_by: datetime
+    overdue: bool
+    exported_at: datetime | None
+
+
+class EnglandTransferList(BaseModel):
+    items: list[EnglandTransferOut]
+
+
+def _shape(transfer: EnglandTransfer) -> EnglandTransferOut:
+    due = transfers.due_by(transfer.started_at)
+    return EnglandTransferOut(
+        transfer_id=transfer.transfer_id,
+        case_id=transfer.case_id,
+        child=transfer.child,
+        note=transfer.note,
+        started_at=transfer.started_at,
+        due_by=due,
+        overdue=transfer.exported_at is None and due < datetime.now(due.tzinfo),
+        exported_at=transfer.exported_at,
+    )
+
+
+def _own(caller: Caller, la_code: str) -> None:
+    if caller.org_code != la_code:
+        raise NotFound()
+
+
+@router.get(
+    "",
+    response_model=EnglandTransferList,
+    summary="Children who moved to England, for their English authority",
+    description="Pending transfers carry the child's details until marked exported; "
+    "`overdue` is true 28 days after the move.",
+    responses=problems(401, 403, 404, 422),
+)
+def list_england_transfers(
+    session: Session,
+    caller: CmeReader,
+    la_code: LaCode,
+    pending: Annotated[bool, Query(description="Only those not yet exported.")] = True,
+) -> EnglandTransferList:
+    _own(caller, la_code)
+    found = transfers.england_transfers(
+        session=session, la_code=la_code, actor=caller.actor, pending_only=pending
+    )
+    return EnglandTransferList(items=[_shape(t) for t in found])
+
+
+@router.post(
+    "/{transfer_id}/exported",
+    response_model=EnglandTransferOut,
+    summary="Mark a transfer as sent to the English authority (its details are then deleted)",
+    responses=problems(401, 403, 404, 422),
+)
+def mark_exported(
+    session: Session,
+    caller: CmeWriter,
+    la_code: LaCode,
+    transfer_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+) -> EnglandTransferOut:
+    _own(caller, la_code)
+    return _shape(
+        transfers.mark_exported(
+            session=session, la_code=la_code, actor=caller.actor, transfer_id=transfer_id
+        )
+    )

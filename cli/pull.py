@@ -1,0 +1,113 @@
+"""`cme pull`: the local authority's reference client for its CME cases.
+
+Follows cursors to the end, writes CSV or NDJSON, and remembers the newest `updated_at`
+it saw in a state file, so the next pull asks only for what changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from cli.push import fetch_token
+from schemas.cases import CaseOut
+from services.case_csv import cases_csv
+from services.keys import load_private_key
+
+console = Console(stderr=True)
+PAGE_SIZE = 500
+
+
+def pull(
+    la: Annotated[str, typer.Option(help="Your authority's GSS code, e.g. W06000015.")],
+    client_id: Annotated[str, typer.Option(help="Your client_id.")],
+    key: Annotated[Path, typer.Option(help="Your private key (PEM).")],
+    base_url: Annotated[
+        str, typer.Option(help="The service's base URL.")
+    ] = "http://127.0.0.1:8000",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: stdout).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or ndjson.")] = "csv",
+    status: Annotated[str | None, typer.Option(help="open or closed (default: both).")] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="State file for incremental pulls (default .cme-pull-LA.json)."),
+    ] = None,
+    full: Annotated[bool, typer.Option(help="Ignore the state file and pull everything.")] = False,
+) -> None:
+    """Pull your authority's CME cases, incrementally, to CSV or NDJSON."""
+    if output_format not in ("csv", "ndjson"):
+        raise typer.BadParameter("--format must be csv or ndjson")
+    state_file = state or Path(f".cme-pull-{la}.json")
+    since = (
+        None
+        if full or not state_file.exists()
+        else json.loads(state_file.read_text())["updated_since"]
+    )
+    private_key, alg = load_private_key(key.read_text("ascii"))
+    with httpx.Client(base_url=base_url.rstrip("/"), timeout=120) as http:
+        token = fetch_token(
+            http, private_key=private_key, alg=alg, client_id=client_id, base_url=base_url
+        )
+        cases = list(_pages(http, token=token, la=la, status=status, since=since))
+    _write(cases, out, output_format)
+    newest = max((c.updated_at for c in cases), default=None)
+    if newest is not None:
+        state_file.write_text(json.dumps({"updated_since": newest.isoformat()}) + "\n")
+    console.print(
+        f"{len(cases)} case(s)"
+        + (f" changed since {since}" if since else "")
+        + f"; state in {state_file}"
+    )
+
+
+def _pages(
+    http: httpx.Client, *, token: str, la: str, status: str | None, since: str | None
+) -> Iterator[CaseOut]:
+    params: dict[str, Any] = {"limit": PAGE_SIZE}
+    if status:
+        params["status"] = status
+    if since:
+        params["updated_since"] = since
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+    ) as bar:
+        task = bar.add_task("pulling cases", total=None)
+        count = 0
+        while True:
+            response = http.get(
+                f"/v1/local-authorities/{la}/cme-cases",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code != 200:
+                console.print(f"[red]refused[/red] {response.status_code}: {response.text}")
+                raise typer.Exit(code=1)
+            page = response.json()
+            for item in page["items"]:
+                count += 1
+                yield CaseOut.model_validate(item)
+            bar.update(task, description=f"pulling cases: {count}")
+            if not page["next_cursor"]:
+                return
+            params["cursor"] = page["next_cursor"]
+
+
+def _write(cases: list[CaseOut], out: Path | None, output_format: str) -> None:
+    target: AbstractContextManager[IO[str]] = (
+        out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+    )
+    with target as handle:
+        if output_format == "csv":
+            handle.write(cases_csv(cases))
+        else:
+            for case in cases:
+                handle.write(case.model_dump_json() + "\n")

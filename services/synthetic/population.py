@@ -1,0 +1,299 @@
+"""A synthetic Welsh population with ground truth: GP lists, the LAs' education records,
+and what each child's real situation is (issue 3, "Synthetic truth").
+
+Rates, as shares of the children on an authority's GP list (all of compulsory school age):
+
+| category             | share   | source or assumption                                     |
+|----------------------|---------|----------------------------------------------------------|
+| independent_school   | 1.7%    | ADR Wales 2024: ~8,000 of ~440,000 (1.8%)                 |
+| ehe (assured)        | 0.63%   | ADR Wales 2024: ~4,000 EHE (0.9%); 70% assured is assumed |
+| ehe (not assured)    | 0.27%   |                                                          |
+| eotas                | 0.3%    | Welsh Government EOTAS statistics: roughly 1,300 pupils   |
+| school_in_england    | 0.2%    | assumed; 3% in border LAs (Monmouthshire, Powys,          |
+|                      | (3%)    | Flintshire, Wrexham), where English schools are nearby    |
+| moved_away           | 2%      | GP list over-coverage: children who left but were never   |
+|                      |         | de-registered (ADR Wales 2024 names it; 2% is assumed)    |
+| missing (true CME)   | 0.3%    | assumed: the small residue                               |
+| maintained_school    | rest    |                                                          |
+
+Together the non-maintained categories are about 5-6% of the GP list, in line with ADR
+Wales's finding that about 6% of GP-registered children are not on state-school or EOTAS
+records. Counts are exact (round(share * children)), so the benchmark's truth is stable.
+
+Besides the children on the GP list, each authority's education records hold about 2% more
+children with no health record in the extract (registered with a GP in another area).
+About 1.4% of children are twins: same surname, birthday and address, different given
+names, both at the same school. The errors between a child's two records are described in
+`services.synthetic.errors`.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final, Literal
+
+from schemas.identifiers import nhs_number_check_digit
+from services.synthetic.errors import ErrorType, maybe_double_barrel, perturb
+from services.synthetic.health import generate_health_records
+from services.synthetic.places import LOCAL_AUTHORITY_AREAS, LocalAuthorityArea, pick_address
+from services.synthetic.providers import AuthorityProviders, Provider, authority_providers
+from services.synthetic.twins import make_twins
+
+TruthCategory = Literal[
+    "maintained_school",
+    "independent_school",
+    "eotas",
+    "school_in_england",
+    "ehe_assured",
+    "ehe_not_assured",
+    "moved_away",
+    "missing",
+]
+TRUTH_CATEGORIES: Final[tuple[TruthCategory, ...]] = (
+    "maintained_school",
+    "independent_school",
+    "eotas",
+    "school_in_england",
+    "ehe_assured",
+    "ehe_not_assured",
+    "moved_away",
+    "missing",
+)
+#: Children the service should list: no suitable education known to the authority. A
+#: child who moved away is not found either, and listing them is right (the officer then
+#: closes the case as `moved_to_another_authority`), but the bench reports them apart.
+TRULY_MISSING: Final[frozenset[TruthCategory]] = frozenset(
+    {"missing", "ehe_not_assured", "moved_away"}
+)
+
+_SHARES: Final[dict[TruthCategory, float]] = {
+    "independent_school": 0.017,
+    "ehe_assured": 0.0063,
+    "ehe_not_assured": 0.0027,
+    "eotas": 0.003,
+    "school_in_england": 0.002,
+    "moved_away": 0.02,
+    "missing": 0.003,
+}
+BORDER_AUTHORITIES: Final = frozenset({"W06000021", "W06000023", "W06000005", "W06000006"})
+_BORDER_SCHOOL_IN_ENGLAND_SHARE: Final = 0.03
+_EDUCATION_ONLY_SHARE: Final = 0.02
+_TWIN_SHARE: Final = 0.014  # of children; half as many pairs
+# Schools seldom hold a child's NHS number; a few do, from health-visitor or ALN work.
+_EDUCATION_NHS_NUMBER_SHARE: Final = 0.04
+_MAX_CHILDREN: Final = 800_000  # the test NHS number range holds about 909,000 valid ones
+
+_PROVISION: Final[dict[TruthCategory, str]] = {
+    "maintained_school": "maintained_school",
+    "independent_school": "independent_school",
+    "eotas": "eotas",
+    "school_in_england": "school_in_england",
+    "ehe_assured": "ehe",
+    "ehe_not_assured": "ehe",
+}
+
+_EHE_SUITABILITY: Final[dict[TruthCategory, str]] = {
+    "ehe_assured": "assured",
+    "ehe_not_assured": "not_assured",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChildTruth:
+    """What is really true of one child on the GP list."""
+
+    category: TruthCategory
+    local_authority_code: str
+    education_record_id: str | None  # None when the authority holds no record of them
+    errors: tuple[ErrorType, ...] = ()  # how their education record differs from health
+    twin_record_id: str | None = None  # the health record of their twin
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    reference_date: date
+    health_records: list[dict[str, Any]]
+    education_records_by_la: dict[str, list[dict[str, Any]]]
+    truth: dict[str, ChildTruth]  # by health record_id
+
+
+def generate_population(
+    *, la_codes: Sequence[str], children_per_authority: int, reference_date: date, seed: int
+) -> Population:
+    """GP-registered children and education records for each LA, with the truth linking
+    them. Deterministic: the same arguments give the same population on every run."""
+    if isinstance(la_codes, str):
+        raise TypeError("la_codes is a sequence of GSS codes, not one string")
+    unknown = sorted(set(la_codes) - LOCAL_AUTHORITY_AREAS.keys())
+    if unknown or not la_codes or len(set(la_codes)) != len(la_codes):
+        raise ValueError(f"expected distinct Welsh LA GSS codes, unknown: {unknown}")
+    total = len(la_codes) * round(children_per_authority * (1 + _EDUCATION_ONLY_SHARE))
+    if children_per_authority < 1 or total > _MAX_CHILDREN:
+        raise ValueError(f"need 1 to {_MAX_CHILDREN} children in all")
+    health_records: list[dict[str, Any]] = []
+    education_records_by_la: dict[str, list[dict[str, Any]]] = {}
+    truth: dict[str, ChildTruth] = {}
+    issued_nhs_numbers: set[str] = set()
+    for la_code in la_codes:
+        authority = _generate_authority(
+            LOCAL_AUTHORITY_AREAS[la_code],
+            children=children_per_authority,
+            reference_date=reference_date,
+            # Each authority its own stream, so adding an LA leaves the others unchanged.
+            seed=seed * 1_000 + int(la_code[-3:]),
+            issued_nhs_numbers=issued_nhs_numbers,
+        )
+        health_records.extend(authority.health_records)
+        education_records_by_la[la_code] = authority.education_records_by_la[la_code]
+        truth |= authority.truth
+    return Population(reference_date, health_records, education_records_by_la, truth)
+
+
+def _generate_authority(
+    area: LocalAuthorityArea,
+    *,
+    children: int,
+    reference_date: date,
+    seed: int,
+    issued_nhs_numbers: set[str],
+) -> Population:
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    providers = authority_providers(area, children=children)
+    extra = round(children * _EDUCATION_ONLY_SHARE)
+    people = generate_health_records(
+        count=children + extra, la_codes=[area.gss_code], reference_date=reference_date, seed=seed
+    )
+    for index, person in enumerate(people):
+        person["record_id"] = f"gp-{providers.la_number}-{index + 1:06d}"
+        _keep_nhs_number_unique(rng, person, issued_nhs_numbers)
+    health_records, education_only = people[:children], people[children:]
+    categories = _categories(rng, area, children)
+    for health_record in health_records:
+        maybe_double_barrel(rng, health_record)
+    twins = make_twins(
+        rng,
+        health_records,
+        at_school=[i for i, category in enumerate(categories) if category == "maintained_school"],
+        share=_TWIN_SHARE,
+    )
+
+    education: list[tuple[dict[str, Any], str | None]] = []  # (record, health record_id)
+    errors: dict[str, tuple[ErrorType, ...]] = {}
+    school_of: dict[str, Provider] = {}
+    for health_record, category in zip(health_records, categories, strict=True):
+        if category not in _PROVISION:
+            continue
+        education_record = _education_record(
+            rng,
+            health_record,
+            category,
+            providers,
+            reference_date,
+            area,
+            # Twins go to the same school.
+            school=school_of.get(twins.get(health_record["record_id"], "")),
+        )
+        if health_record["record_id"] in twins:  # twins are all at maintained schools
+            school_of[health_record["record_id"]] = Provider(
+                education_record["provider_name"], education_record["provider_code"]
+            )
+        errors[health_record["record_id"]] = perturb(
+            rng, health_record=health_record, education_record=education_record, area=area
+        )
+        education.append((education_record, health_record["record_id"]))
+    for person in education_only:
+        category = "independent_school" if rng.random() < 0.02 else "maintained_school"
+        education.append(
+            (_education_record(rng, person, category, providers, reference_date, area), None)
+        )
+
+    # Shuffled and numbered afterwards, so neither order nor id gives the truth away.
+    rng.shuffle(education)
+    education_record_ids: dict[str, str] = {}
+    for number, (education_record, health_record_id) in enumerate(education, start=1):
+        education_record["record_id"] = f"la-{providers.la_number}-{number:06d}"
+        if health_record_id is not None:
+            education_record_ids[health_record_id] = education_record["record_id"]
+    truth = {
+        record["record_id"]: ChildTruth(
+            category=category,
+            local_authority_code=area.gss_code,
+            education_record_id=education_record_ids.get(record["record_id"]),
+            errors=errors.get(record["record_id"], ()),
+            twin_record_id=twins.get(record["record_id"]),
+        )
+        for record, category in zip(health_records, categories, strict=True)
+    }
+    return Population(
+        reference_date, health_records, {area.gss_code: [r for r, _ in education]}, truth
+    )
+
+
+def _categories(rng: random.Random, area: LocalAuthorityArea, children: int) -> list[TruthCategory]:
+    shares = dict(_SHARES)
+    if area.gss_code in BORDER_AUTHORITIES:
+        shares["school_in_england"] = _BORDER_SCHOOL_IN_ENGLAND_SHARE
+    categories: list[TruthCategory] = []
+    for category, share in shares.items():
+        categories.extend([category] * round(children * share))
+    categories.extend(["maintained_school"] * (children - len(categories)))
+    rng.shuffle(categories)
+    return categories
+
+
+def _education_record(
+    rng: random.Random,
+    person: dict[str, Any],
+    category: TruthCategory,
+    providers: AuthorityProviders,
+    reference_date: date,
+    area: LocalAuthorityArea,
+    school: Provider | None = None,
+) -> dict[str, Any]:
+    """The authority's record of this child, before any errors."""
+    born = date.fromisoformat(person["date_of_birth"])
+    provision = _PROVISION[category]
+    provider = providers.provider_for(
+        rng, provision=provision, born=born, reference_date=reference_date, school=school
+    )
+    # Only maintained schools' pupils are counted here as holding a UPN.
+    upn = providers.issue_upn(rng, born=born) if provision == "maintained_school" else None
+    address = person.get("address")
+    if address is None:
+        # A sensitive child's GP record has no address; the school still knows one.
+        address = pick_address(rng, area)
+    with_nhs_number = rng.random() < _EDUCATION_NHS_NUMBER_SHARE
+    return {
+        "record_id": "",
+        "given_name": person["given_name"],
+        "middle_names": person["middle_names"],
+        "family_name": person["family_name"],
+        "former_names": copy.deepcopy(person["former_names"]),
+        "date_of_birth": person["date_of_birth"],
+        "sex": person["sex"],
+        "address": {"lines": list(address["lines"]), "postcode": address["postcode"]},
+        "upn": upn,
+        "nhs_number": person["nhs_number"] if with_nhs_number else None,
+        "provision": provision,
+        "provider_name": provider.name if provider else None,
+        "provider_code": provider.code if provider else None,
+        "ehe_suitability": _EHE_SUITABILITY.get(category),
+    }
+
+
+def _keep_nhs_number_unique(rng: random.Random, person: dict[str, Any], issued: set[str]) -> None:
+    """Authorities are generated separately; redraw any number another one already used."""
+    nhs_number: str | None = person["nhs_number"]
+    if nhs_number is None:
+        return
+    while nhs_number in issued:
+        first_nine = f"999{rng.randrange(1_000_000):06d}"
+        check_digit = nhs_number_check_digit(first_nine)
+        if check_digit is not None:  # about 1 in 11 bodies has no valid check digit
+            nhs_number = f"{first_nine}{check_digit}"
+    issued.add(nhs_number)
+    person["nhs_number"] = nhs_number
