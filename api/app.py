@@ -27,6 +27,7 @@ from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
 from services.db import make_engine, session_factory
 from services.durability import check_durability
+from services.rate_limit import TokenBuckets
 from services.service_key import load_service_key
 from services.settings import Settings, get_settings
 
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.rate_limits = TokenBuckets(
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
     app.include_router(token.router)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from services import audit
 from services.clients import get_client
-from services.errors import Forbidden, Unauthenticated
+from services.errors import Forbidden, RateLimited, Unauthenticated
 from services.logs import request_id_var
 from services.tokens import verify_access_token
 
@@ -65,12 +65,22 @@ def authenticated(
     client = None if claims is None else get_client(session=session, client_id=claims.client_id)
     if claims is None or client is None or client.org_code != claims.org_code:
         raise Unauthenticated("The access token is missing, expired or not valid.")
+    throttle(request, claims.client_id)
     missing = set(security_scopes.scopes) - claims.scopes
     if missing:
         raise Forbidden(
             f"This token lacks the scope {' '.join(sorted(missing))}.", "insufficient_scope"
         )
     return Caller(claims.client_id, claims.org_code, claims.scopes)
+
+
+def throttle(request: Request, who: str) -> None:
+    """Per caller and endpoint: the route template, so walking ids shares one bucket."""
+    route = request.scope.get("route")
+    key = (who, request.method, getattr(route, "path", request.url.path))
+    wait = request.app.state.rate_limits.take(key)
+    if wait is not None:
+        raise RateLimited(wait)
 
 
 SubmissionWriter = Annotated[Caller, Security(authenticated, scopes=["submissions:write"])]

@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     413: "`payload_too_large`: body, or decompressed body, over the limit.",
     415: "`unsupported_media_type` or `unsupported_content_encoding`.",
     422: "`validation_failed` with one entry per problem in `errors`.",
+    429: "`rate_limited`: too many requests from this client to this endpoint; see Retry-After.",
     503: "`not_ready`: the database does not answer or is not at the latest migration.",
 }
 

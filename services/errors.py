@@ -87,3 +87,14 @@ class SignatureInvalid(ServiceError):
 
     def __init__(self, detail: str, code: str = "signature_invalid") -> None:
         super().__init__(detail, status=401, code=code, title="Signature not accepted")
+
+
+class RateLimited(ServiceError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests; retry after {retry_after} s.",
+            status=429,
+            code="rate_limited",
+            title="Too many requests",
+            headers={"Retry-After": str(retry_after)},
+        )

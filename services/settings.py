@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     match_accept_threshold: float = Field(default=0.95, gt=0, le=1)
     match_review_threshold: float = Field(default=0.50, gt=0, le=1)
+    # Requests per client per endpoint (route template) per minute, and the burst allowed;
+    # 0 turns rate limiting off. The token endpoint is limited per client address.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    rate_limit_burst: int = Field(default=120, ge=1)
     # How long a closed case is kept (see services/retention.py for why 365 days).
     case_retention_days: int = Field(default=365, ge=1)
 

@@ -111,6 +111,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         dev_key_dir=tmp_path / "keys",
         # Tests run queued reconciliations themselves (work_once), deterministically.
         reconcile_in_process=False,
+        # Off by default in tests; tests/test_rate_limits.py turns it on.
+        rate_limit_per_minute=0,
     )
 
 

@@ -47,7 +47,7 @@ def _viewer(caller: Caller, la_code: str) -> cases.Viewer:
     ),
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problems(400, 401, 403, 404, 422),
+        **problems(400, 401, 403, 429, 404, 422),
     },
 )
 def list_cases(
@@ -87,7 +87,7 @@ def list_cases(
     "/{case_id}",
     response_model=CaseOut,
     summary="One case, with its ETag",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 429, 404, 422),
 )
 def read_case(
     response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
@@ -118,7 +118,7 @@ def read_case(
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CasePatch"}}},
         }
     },
-    responses=problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
+    responses=problems(400, 401, 403, 429, 404, 409, 412, 413, 415, 422, 428),
 )
 async def update_case(
     request: Request,

@@ -56,7 +56,7 @@ CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
             },
         }
     },
-    responses=problems(400, 401, 403, 404, 413, 415, 422),
+    responses=problems(400, 401, 403, 429, 404, 413, 415, 422),
 )
 async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
@@ -98,7 +98,7 @@ class ReconciliationOut(BaseModel):
     status_code=202,
     response_model=ReconciliationQueued,
     summary="Queue a reconciliation of the authority's health and education records",
-    responses=problems(401, 403, 404, 409),
+    responses=problems(401, 403, 429, 404, 409),
 )
 def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
@@ -117,7 +117,7 @@ def start_reconciliation(
     "/reconciliations/{reconciliation_id}",
     response_model=ReconciliationOut,
     summary="A reconciliation's status, progress and summary",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 429, 404, 422),
 )
 def read_reconciliation(
     session: Session,

@@ -43,7 +43,7 @@ class Statistics(BaseModel):
     "/v1/statistics",
     response_model=Statistics,
     summary="Per-authority counts, small numbers suppressed",
-    responses=problems(401, 403),
+    responses=problems(401, 403, 429),
 )
 def read_statistics(session: Session, caller: StatisticsReader) -> dict[str, Any]:
     return statistics(session=session, actor=caller.actor)

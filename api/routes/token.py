@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import Session
-from schemas.problems import OAuthProblem
+from api.deps import Session, throttle
+from schemas.problems import OAuthProblem, Problem
 from services import audit
 from services.logs import request_id_var
 from services.tokens import TokenRequest, exchange
@@ -34,6 +34,7 @@ class TokenResponse(BaseModel):
             "description": "invalid_request, invalid_scope or "
             "unsupported_grant_type (RFC 6749 section 5.2).",
         },
+        429: {"model": Problem, "description": "`rate_limited`: see Retry-After."},
         401: {
             "model": OAuthProblem,
             "description": "invalid_client: the assertion, its "
@@ -50,6 +51,8 @@ def issue_token(
     scope: Annotated[str | None, Form(max_length=1024)] = None,
 ) -> JSONResponse:
     settings = request.app.state.settings
+    # Before any verification work: limited per client address.
+    throttle(request, f"address:{request.client.host if request.client else 'unknown'}")
     issued = exchange(
         session=session,
         request=TokenRequest(grant_type, client_assertion_type, client_assertion, scope),

@@ -61,7 +61,7 @@ def _own(caller: Caller, la_code: str) -> None:
     summary="Children who moved to England, for their English authority",
     description="Pending transfers carry the child's details until marked exported; "
     "`overdue` is true 28 days after the move.",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 429, 404, 422),
 )
 def list_england_transfers(
     session: Session,
@@ -80,7 +80,7 @@ def list_england_transfers(
     "/{transfer_id}/exported",
     response_model=EnglandTransferOut,
     summary="Mark a transfer as sent to the English authority (its details are then deleted)",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 429, 404, 422),
 )
 def mark_exported(
     session: Session,
