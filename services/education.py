@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from schemas.education import EducationRecordIn, EducationRecordsIn, EducationRecordsReceipt
-from schemas.problems import field_errors
 from services import audit
 from services.bulk import bulk_insert_education_records
 from services.errors import FieldError, ValidationFailed
+from services.parsing import parse
 from services.reconciliation.queue import enqueue_if_ready
 from services.tables import EducationRecord, EducationSet
 
@@ -48,11 +47,7 @@ CSV_SCALAR_COLUMNS = (
 def replace_education_records(
     *, session: Session, la_code: str, actor: audit.Actor, body: bytes, media_type: MediaType
 ) -> EducationRecordsReceipt:
-    document = body if media_type == "json" else csv_to_json(body)
-    try:
-        upload = EducationRecordsIn.model_validate_json(document)
-    except ValidationError as error:
-        raise ValidationFailed(field_errors(error)) from None
+    upload = parse(EducationRecordsIn, body if media_type == "json" else csv_to_json(body))
     problems = list(_cross_record_problems(upload))
     if problems:
         raise ValidationFailed(problems)

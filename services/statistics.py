@@ -9,26 +9,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from schemas.cases import Outcome
 from services import audit
 from services.organisations import organisations
 from services.reconciliation.decisions import PROVISIONS
 from services.tables import CmeCase, Reconciliation
 
 SMALL = range(1, 5)
-OUTCOMES = (
-    "registered_at_school",
-    "suitable_education_assured",
-    "moved_to_another_authority",
-    "ceased_compulsory_school_age",
-    "deceased",
-    "not_traced",
-    "other",
-)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
 def statistics(*, session: Session, actor: audit.Actor) -> dict[str, Any]:

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas.problems import field_errors
 from schemas.school_age import compulsory_school_age_birth_dates
 from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
 from services import audit
 from services.bulk import bulk_insert_health_records, delete_health_records
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from services.parsing import parse
 from services.reconciliation.cases import close_cases_of_deceased
 from services.reconciliation.queue import enqueue_if_ready
 from services.signatures import verify_detached
@@ -158,10 +157,7 @@ def read_receipt(
 
 
 def _parse(body: bytes) -> SubmissionIn:
-    try:
-        submission = SubmissionIn.model_validate_json(body)
-    except ValidationError as error:
-        raise ValidationFailed(field_errors(error)) from None
+    submission = parse(SubmissionIn, body)
     problems = list(_cross_record_problems(submission))
     if problems:
         raise ValidationFailed(problems)
