@@ -31,6 +31,7 @@ IDENTIFIER_ERROR_CODES: Final[Mapping[str, str]] = {
 _NHS_NUMBER = re.compile(r"[0-9]{10}")
 _NHS_NINE_DIGITS = re.compile(r"[0-9]{9}")
 _NHS_WEIGHTS: Final = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_ASCII_ZERO_TOTAL: Final = 48 * sum(_NHS_WEIGHTS)
 
 
 def nhs_number_check_digit(first_nine: str) -> int | None:
@@ -41,8 +42,12 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
     """
     if _NHS_NINE_DIGITS.fullmatch(first_nine) is None:
         raise ValueError("expected nine ASCII digits")
-    # On ASCII codes: each digit is its code minus 48, so subtract 48 x (sum of weights).
-    total = sum(map(mul, _NHS_WEIGHTS, first_nine.encode("ascii"))) - 48 * sum(_NHS_WEIGHTS)
+    return _check_digit(first_nine.encode("ascii"))
+
+
+def _check_digit(digits: bytes) -> int | None:
+    """For nine ASCII digit codes already checked: each digit is its code minus 48."""
+    total = sum(map(mul, _NHS_WEIGHTS, digits)) - _ASCII_ZERO_TOTAL
     check = 11 - total % 11
     if check == 10:
         return None
@@ -53,7 +58,8 @@ def nhs_number_is_valid(value: str) -> bool:
     """True for exactly 10 ASCII digits whose last digit is the modulus-11 check digit."""
     if _NHS_NUMBER.fullmatch(value) is None:
         return False
-    return nhs_number_check_digit(value[:9]) == int(value[9])
+    digits = value.encode("ascii")
+    return _check_digit(digits[:9]) == digits[9] - 48
 
 
 def _validate_nhs_number(value: str) -> str:
@@ -61,7 +67,8 @@ def _validate_nhs_number(value: str) -> str:
         raise PydanticCustomError(
             "nhs_number_format", "An NHS number is exactly 10 digits 0-9, without spaces"
         )
-    if not nhs_number_is_valid(value):
+    digits = value.encode("ascii")
+    if _check_digit(digits[:9]) != digits[9] - 48:
         raise PydanticCustomError("nhs_number_checksum", "The NHS number's check digit is wrong")
     return value
 
