@@ -1,0 +1,234 @@
+"""Reconciliation end to end on PostgreSQL: read, match, decide, write cases, delete.
+
+    .venv/bin/python bench/reconcile.py                 # Cardiff-sized: 55,000 children
+    .venv/bin/python bench/reconcile.py --children 10000
+    .venv/bin/python bench/reconcile.py --all           # 22 authorities x 20,000 = 440,000
+
+Each authority's run is one `cme worker --once` subprocess (its peak RSS is read from the
+kernel). The baseline, measured in the same run on the same records, is `link()` alone, so
+the ratio shows what the database work and the decisions add. Targets: 55,000 x 55,000 in
+<= 20 s, all 22 authorities in <= 60 s, peak memory <= 2 GB. Also prints the CME list's
+precision and recall against the synthetic truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.submissions import SubmissionIn
+from services import audit
+from services.bulk import bulk_insert_health_records
+from services.db import make_engine, session_factory
+from services.education import replace_education_records
+from services.linkage import LinkageSettings, link
+from services.organisations import organisation
+from services.reconciliation import run as reconciliation_run
+from services.schema_version import upgrade_to_head
+from services.submissions import health_record_row
+from services.synthetic import Population, build_submission, generate_population
+from services.synthetic.places import local_authority_codes
+from services.synthetic.population import TRULY_MISSING, ChildTruth
+from services.tables import CmeCase, EducationRecord, HealthRecord, Reconciliation, Submission
+
+CARDIFF = "W06000015"
+Sessions = sessionmaker[Session]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--children", type=int, default=55_000)
+    parser.add_argument("--all", action="store_true", help="all 22 authorities, 20,000 each")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "CME_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+    las = list(local_authority_codes()) if args.all else [CARDIFF]
+    children = 20_000 if args.all else args.children
+    admin_url = make_url(args.postgres)
+    database = f"cme_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(
+        admin_url.set(drivername="postgresql").render_as_string(False), autocommit=True
+    )
+    admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        run(admin_url.set(database=database).render_as_string(False), las, children)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+def run(url: str, las: list[str], children: int) -> None:
+    started = time.perf_counter()
+    population = generate_population(
+        la_codes=las, children_per_authority=children, reference_date=date.today(), seed=7
+    )
+    seconds = time.perf_counter() - started
+    print(f"generated {len(population.health_records):,} children in {seconds:.1f} s")
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    _load(sessions, population, las)
+    rows = []
+    for la in las:
+        baseline = _link_only(sessions, la)
+        elapsed, peak = _reconcile(url, la)
+        quality = _quality(sessions, la, population.truth)
+        rows.append((la, baseline, elapsed, peak, quality))
+    engine.dispose()
+    _print(rows, len(las))
+
+
+def _load(sessions: Sessions, population: Population, las: list[str]) -> None:
+    by_board: dict[str, list[dict[str, object]]] = {}
+    for record in population.health_records:
+        board = organisation(str(record["local_authority_code"]))
+        assert board is not None
+        assert board.lhb_code is not None
+        by_board.setdefault(board.lhb_code, []).append(record)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with sessions() as session, session.begin():
+        for lhb, records in by_board.items():
+            submission = SubmissionIn.model_validate_json(
+                json.dumps(build_submission(lhb_code=lhb, records=records, extracted_at=now))
+            )
+            session.add(
+                Submission(
+                    submission_id=str(submission.submission_id),
+                    lhb_code=lhb,
+                    client_id="bench",
+                    extract_type="full",
+                    extracted_at=now,
+                    received_at=now,
+                    body_sha256="0" * 64,
+                    signature="bench",
+                    body_gzip=b"",
+                    record_count=len(records),
+                    receipt={},
+                )
+            )
+            session.flush()
+            bulk_insert_health_records(
+                session,
+                (
+                    health_record_row(lhb, str(submission.submission_id), r)
+                    for r in submission.records
+                ),
+            )
+    for la in las:
+        body = json.dumps(
+            {"as_of": date.today().isoformat(), "records": population.education_records_by_la[la]}
+        ).encode()
+        with sessions() as session, session.begin():
+            replace_education_records(
+                session=session,
+                la_code=la,
+                actor=audit.Actor("bench", la),
+                body=body,
+                media_type="json",
+            )
+
+
+def _link_only(sessions: Sessions, la: str) -> float:
+    """The baseline: the linkage engine alone on the same records."""
+    with sessions() as session:
+        health = (
+            session.execute(
+                select(*reconciliation_run._HEALTH_COLUMNS).where(
+                    HealthRecord.local_authority_code == la
+                )
+            )
+            .mappings()
+            .all()
+        )
+        education = (
+            session.execute(
+                select(*reconciliation_run._EDUCATION_COLUMNS).where(EducationRecord.la_code == la)
+            )
+            .mappings()
+            .all()
+        )
+    started = time.perf_counter()
+    link(
+        health=[reconciliation_run._person(str(r["id"]), r) for r in health],
+        education=[reconciliation_run._person(r["record_id"], r) for r in education],
+        settings=LinkageSettings(),
+    )
+    return time.perf_counter() - started
+
+
+def _reconcile(url: str, la: str) -> tuple[float, int]:
+    env = {**os.environ, "CME_DATABASE_URL": url, "CME_LOG_LEVEL": "WARNING"}
+    cme = str(Path(sys.executable).with_name("cme"))
+    started = time.perf_counter()
+    subprocess.run([cme, "worker", "--once"], env=env, check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return elapsed, peak
+
+
+def _quality(sessions: Sessions, la: str, truth: Mapping[str, ChildTruth]) -> dict[str, float]:
+    with sessions() as session:
+        job = session.scalars(select(Reconciliation).where(Reconciliation.la_code == la)).one()
+        assert job.status == "succeeded", job.error_code
+        cases = session.scalars(select(CmeCase).where(CmeCase.la_code == la)).all()
+    listed = {c.source_record_id for c in cases}
+    reasons = Counter(c.reason for c in cases)
+    missing = {
+        rid
+        for rid, t in truth.items()
+        if t.local_authority_code == la and t.category in TRULY_MISSING
+    }
+    assured = {
+        rid
+        for rid, t in truth.items()
+        if t.local_authority_code == la and t.category == "ehe_assured"
+    }
+    considered = sum(1 for t in truth.values() if t.local_authority_code == la)
+    hits = len(listed & missing)
+    return {
+        "precision": hits / len(listed) if listed else 1.0,
+        "recall": hits / len(missing) if missing else 1.0,
+        "ehe_assured_listed": float(len(listed & assured)),
+        "review_share": reasons["possible_match_needs_review"] / considered,
+    }
+
+
+def _print(rows: list[tuple[str, float, float, int, dict[str, float]]], count: int) -> None:
+    print()
+    print(
+        f"{'authority':<11}{'link() s':>10}{'end-to-end s':>14}{'ratio':>7}{'peak MB':>9}"
+        f"{'precision':>11}{'recall':>8}{'EHE-a':>7}{'review':>8}"
+    )
+    for la, baseline, elapsed, peak, q in rows:
+        print(
+            f"{la:<11}{baseline:>10.1f}{elapsed:>14.1f}{elapsed / baseline:>7.2f}{peak / 1e6:>9.0f}"
+            f"{q['precision']:>11.3f}{q['recall']:>8.3f}{q['ehe_assured_listed']:>7.0f}{q['review_share']:>8.2%}"
+        )
+    total = sum(r[2] for r in rows)
+    print(
+        f"total end to end for {count} authorit{'y' if count == 1 else 'ies'}: {total:.1f} s "
+        f"(targets: one 55,000 authority <= 20 s; all 22 <= 60 s; peak <= 2,000 MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
