@@ -6,10 +6,11 @@ exactly as a path that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response, Security
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body
@@ -78,16 +79,16 @@ async def replace_education_records(
 
 class ReconciliationQueued(BaseModel):
     reconciliation_id: str
-    status: str
+    status: Literal["queued", "running", "succeeded", "failed"]
 
 
 class ReconciliationOut(BaseModel):
     reconciliation_id: str
-    status: str
-    trigger: str
-    created_at: Any
-    started_at: Any
-    finished_at: Any
+    status: Literal["queued", "running", "succeeded", "failed"]
+    trigger: str = Field(description="manual, submission or education_records.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
     progress: dict[str, Any] | None
     summary: dict[str, Any] | None
     error_code: str | None
