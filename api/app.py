@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.deps import refuse_repeated_query_parameters
 from api.observability import Metrics, RequestContext
 from api.routes import (
     cases,
@@ -21,6 +22,7 @@ from api.routes import (
     token,
     transfers,
 )
+from api.routes.token import TokenForm
 from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(refuse_repeated_query_parameters)],
         title="CME Exchange",
         version="1.0.0",
         description=DESCRIPTION,
@@ -95,6 +98,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _problem_json_for_validation_errors(document: dict[str, Any]) -> None:
+    """FastAPI documents its 422 as `HTTPValidationError` JSON; ours are problem+json."""
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "`validation_failed` with one entry per problem in `errors`.",
+                    "content": {"application/problem+json": {"schema": problem}},
+                }
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -104,10 +123,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     # Bodies read as raw bytes (to verify signatures first) are documented explicitly.
-    for model in (SubmissionIn, EducationRecordsIn, CasePatch, Problem):
+    for model in (SubmissionIn, EducationRecordsIn, CasePatch, TokenForm, Problem):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    _problem_json_for_validation_errors(document)
     components["securitySchemes"] = {
         "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     }

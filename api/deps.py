@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from services import audit
 from services.clients import get_client
-from services.errors import Forbidden, RateLimited, Unauthenticated
+from services.errors import FieldError, Forbidden, RateLimited, Unauthenticated, ValidationFailed
 from services.logs import request_id_var
 from services.tokens import verify_access_token
 
@@ -72,6 +72,20 @@ def authenticated(
             f"This token lacks the scope {' '.join(sorted(missing))}.", "insufficient_scope"
         )
     return Caller(claims.client_id, claims.org_code, claims.scopes)
+
+
+def refuse_repeated_query_parameters(request: Request) -> None:
+    """`?limit=5000&limit=1` is ambiguous (which one wins differs between layers): refuse it
+    (HTTP parameter pollution, ASVS 5.1.1)."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValidationFailed(
+            [
+                FieldError(f"query:{name[:64]}", "repeated_parameter", "Given more than once.")
+                for name in repeated
+            ]
+        )
 
 
 def throttle(request: Request, who: str) -> None:

@@ -105,11 +105,14 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     log.error("unhandled error", extra={"error_type": type(error).__name__})
+    request_id = request_id_var.get()
     return problem_response(
         status=500,
         code="internal_error",
         title="Internal server error",
         detail="The request failed; nothing it would have changed was stored.",
+        # This handler runs outside the request-id middleware: set the header here.
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 

@@ -42,7 +42,9 @@ class RequestContext:
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        # Not reset afterwards: each request runs in its own context, and the 500 handler,
+        # which runs outside this middleware, still needs the id.
+        request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
 
@@ -66,4 +68,3 @@ class RequestContext:
             self.metrics.latency.labels(scope["method"], template).observe(
                 time.perf_counter() - started
             )
-            request_id_var.reset(token)

@@ -26,7 +26,11 @@ Outcome = Literal[
     "other",
 ]
 Note = Annotated[
-    str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    str,
+    StringConstraints(
+        max_length=2000,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$",
+    ),
 ]
 
 

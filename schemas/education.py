@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 from pydantic.dataclasses import dataclass
 
-from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode, Upn
+from schemas.identifiers import (
+    TEXT_WITHOUT_CONTROLS,
+    NhsNumber,
+    OptionalPersonName,
+    PersonName,
+    Postcode,
+    Upn,
+)
 from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId, Sex
 
 Provision = Literal["maintained_school", "independent_school", "eotas", "school_in_england", "ehe"]
@@ -16,7 +23,7 @@ EheSuitability = Literal["assured", "not_assured"]
 ProviderText = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+        strip_whitespace=True, min_length=1, max_length=200, pattern=TEXT_WITHOUT_CONTROLS
     ),
 ]
 

@@ -25,6 +25,10 @@ IDENTIFIER_ERROR_CODES: Final[Mapping[str, str]] = {
     "name_invalid_characters": "A name contains control, format or line-break characters.",
 }
 
+# Free text on one line (address lines, provider names): no C0 or C1 controls, no line or
+# paragraph separators and no bidirectional overrides (they make text display misleadingly).
+TEXT_WITHOUT_CONTROLS: Final = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$"
+
 # --- NHS number ---------------------------------------------------------------------------
 
 # [0-9], not \d: \d also matches Arabic-Indic, fullwidth and other Unicode digits.

@@ -10,7 +10,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
-from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode
+from schemas.identifiers import (
+    TEXT_WITHOUT_CONTROLS,
+    NhsNumber,
+    OptionalPersonName,
+    PersonName,
+    Postcode,
+)
 from services.organisations import is_health_board, is_local_authority
 
 Sex = Literal["F", "M", "U", "Z"]
@@ -35,7 +41,7 @@ RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 AddressLine = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+        strip_whitespace=True, min_length=1, max_length=100, pattern=TEXT_WITHOUT_CONTROLS
     ),
 ]
 PracticeCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3,8}$")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from services import audit
 from services.errors import NotFound, ServiceError
+from services.parsing import is_plausible_moment
 from services.tables import CmeCase
 
 MAX_PAGE = 1000
+_CASE_ID = re.compile(r"[0-9a-f-]{36}")
 
 
 @dataclass(frozen=True)
@@ -144,13 +147,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         position = json.loads(raw)
         moment = datetime.fromisoformat(position["u"])
         case_id = position["i"]
-        if moment.tzinfo is None or not isinstance(case_id, str) or len(case_id) > 36:
-            raise ValueError("bad cursor")
+        if not isinstance(case_id, str) or not _CASE_ID.fullmatch(case_id):
+            raise ValueError("bad case id")
+        if moment.tzinfo is None or not is_plausible_moment(moment):
+            raise ValueError("bad moment")
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise ServiceError(
             "The cursor is not one this service issued.", code="invalid_cursor"
         ) from error
-    return moment, case_id
+    return moment.astimezone(UTC), case_id
 
 
 def encode_cursor(case: CmeCase) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any, Literal
 
 from sqlalchemy import delete
@@ -21,7 +22,7 @@ from schemas.education import EducationRecordIn, EducationRecordsIn, EducationRe
 from services import audit
 from services.bulk import bulk_insert_education_records
 from services.errors import FieldError, ValidationFailed
-from services.parsing import parse
+from services.parsing import is_plausible_moment, parse
 from services.reconciliation.queue import enqueue_if_ready
 from services.tables import EducationRecord, EducationSet
 
@@ -85,6 +86,8 @@ def replace_education_records(
 
 def _cross_record_problems(upload: EducationRecordsIn) -> Iterator[FieldError]:
     seen: set[str] = set()
+    if not is_plausible_moment(datetime.combine(upload.as_of, time(12), UTC)):
+        yield FieldError("/as_of", "as_of_out_of_range", "Must lie between 2000 and today.")
     for index, record in enumerate(upload.records):
         at = f"/records/{index}"
         if record.record_id in seen:
@@ -136,45 +139,77 @@ def csv_to_json(body: bytes) -> bytes:
 
     Columns: the record's field names, plus `as_of` (the same value on every row),
     `address_line_1`..`address_line_6`, `postcode`, `former_given_name_N` and
-    `former_family_name_N` (N = 1..10). Empty cells are absent values.
+    `former_family_name_N` (N = 1..10). Empty cells are absent values. A repeated column,
+    a row with more cells than the header or rows that disagree on `as_of` are refused.
     """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         return b"\xff"  # not UTF-8: let the JSON parser report malformed input
-    rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    as_of = next((row.get("as_of") for row in rows if row.get("as_of")), None)
-    document = {"as_of": as_of, "records": [_record_from_row(row) for row in rows]}
-    return json.dumps(document, ensure_ascii=False).encode("utf-8")
-
-
-def _record_from_row(row: dict[str | Any, str | Any]) -> dict[str, Any]:
-    cells = {
-        str(k).strip(): (v or "").strip() if isinstance(v, str) else v
-        for k, v in row.items()
-        if k is not None
-    }
-    record: dict[str, Any] = {}
-    lines: list[tuple[str, str]] = []
-    former: dict[str, dict[str, str]] = {}
-    for column, value in cells.items():
-        if value in ("", None) or column == "as_of":
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise ValidationFailed(
+            [FieldError("", "malformed_csv", f"Unreadable CSV: {error}.")]
+        ) from None
+    if not rows:
+        return b"{}"
+    header = [name.strip() for name in rows[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValidationFailed(
+            [
+                FieldError("", "duplicate_column", f"Column {name[:64]!r} repeats.")
+                for name in repeated
+            ]
+        )
+    problems: list[FieldError] = []
+    records, as_of_values = [], set()
+    for index, cells in enumerate(rows[1:]):
+        if len(cells) > len(header):
+            problems.append(
+                FieldError(f"/records/{index}", "malformed_csv", "More cells than columns.")
+            )
             continue
-        if column.startswith("address_line_"):
-            lines.append((column, value))
-        elif column.startswith(("former_given_name_", "former_family_name_")):
-            part, number = column.removeprefix("former_").rsplit("_name_", 1)
-            former.setdefault(number, {})[f"{part}_name"] = value
+        row = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        if row.get("as_of"):
+            as_of_values.add(row["as_of"])
+            if len(as_of_values) > 1:
+                problems.append(
+                    FieldError(
+                        f"/records/{index}/as_of",
+                        "as_of_differs",
+                        "Every row needs the same as_of.",
+                    )
+                )
+        records.append(_record_from_row(row))
+    if problems:
+        raise ValidationFailed(problems)
+    as_of = next(iter(as_of_values), None)
+    return json.dumps({"as_of": as_of, "records": records}, ensure_ascii=False).encode("utf-8")
+
+
+_ADDRESS_LINE = re.compile(r"address_line_([1-6])")
+_FORMER_NAME = re.compile(r"former_(given|family)_name_([1-9]|10)")
+
+
+def _record_from_row(cells: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    lines: dict[int, str] = {}
+    former: dict[int, dict[str, str]] = {}
+    for column, value in cells.items():
+        if not value or column == "as_of":
+            continue
+        if match := _ADDRESS_LINE.fullmatch(column):
+            lines[int(match[1])] = value
+        elif match := _FORMER_NAME.fullmatch(column):
+            former.setdefault(int(match[2]), {})[f"{match[1]}_name"] = value
         elif column == "postcode":
             record.setdefault("address", {})["postcode"] = value
         else:
             record[column] = value  # unknown columns are refused as unknown fields
     if lines:
-        record.setdefault("address", {})["lines"] = [v for _, v in sorted(lines)]
+        record.setdefault("address", {})["lines"] = [lines[n] for n in sorted(lines)]
     if former:
-        record["former_names"] = [former[n] for n in sorted(former, key=_number)]
+        record["former_names"] = [former[n] for n in sorted(former)]
     return record
-
-
-def _number(text: str) -> int:
-    return int(text) if text.isdigit() else 0

@@ -25,7 +25,7 @@ from schemas.submissions import HealthRecordIn, NotRetained, Receipt, Submission
 from services import audit
 from services.bulk import bulk_insert_health_records, delete_health_records
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from services.parsing import parse
+from services.parsing import is_plausible_moment, parse
 from services.reconciliation.cases import close_cases_of_deceased
 from services.reconciliation.queue import enqueue_if_ready
 from services.signatures import verify_detached
@@ -166,6 +166,11 @@ def _parse(body: bytes) -> SubmissionIn:
 
 def _cross_record_problems(submission: SubmissionIn) -> Iterator[FieldError]:
     seen: set[str] = set()
+    if not is_plausible_moment(submission.extracted_at):
+        yield FieldError(
+            "/extracted_at", "extracted_at_out_of_range", "Must lie between 2000 and today."
+        )
+        return  # every date below is judged against it
     extract_date = submission.extracted_at.date()
     for index, record in enumerate(submission.records):
         at = f"/records/{index}"

@@ -15,8 +15,8 @@ from api.responses import problems
 from schemas.cases import CaseOut, CasePage, CasePatch, CaseReason, case_out
 from services import case_outcomes, cases
 from services.case_csv import cases_csv
-from services.errors import NotFound, ServiceError
-from services.parsing import parse
+from services.errors import FieldError, NotFound, ValidationFailed
+from services.parsing import is_plausible_moment, parse
 
 PATCH_MAX_BYTES = 64 * 1024
 
@@ -62,8 +62,18 @@ def list_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     viewer = _viewer(caller, la_code)
-    if updated_since is not None and updated_since.tzinfo is None:
-        raise ServiceError("updated_since needs a UTC offset.", code="timestamp_without_offset")
+    if updated_since is not None and (
+        updated_since.tzinfo is None or not is_plausible_moment(updated_since)
+    ):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "query:updated_since",
+                    "invalid_timestamp",
+                    "A timestamp with a UTC offset, between 2000 and today.",
+                )
+            ]
+        )
     page, next_cursor = cases.list_cases(
         session=session,
         viewer=viewer,

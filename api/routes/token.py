@@ -1,20 +1,39 @@
-"""POST /oauth2/token: client credentials with a signed client assertion (RFC 7523)."""
+"""POST /oauth2/token: client credentials with a signed client assertion (RFC 7523).
+
+The form is read by hand so that every way it can be wrong (wrong content type, too big,
+a parameter given twice) answers an RFC 6749 error body, as OAuth clients expect.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from api.body import read_limited_body
 from api.deps import Session, throttle
 from schemas.problems import OAuthProblem, Problem
 from services import audit
+from services.errors import ServiceError
 from services.logs import request_id_var
-from services.tokens import TokenRequest, exchange
+from services.tokens import ASSERTION_TYPE, IssuedToken, OAuthError, TokenRequest, exchange
 
 router = APIRouter(tags=["authentication"])
+
+FORM_MAX_BYTES = 32 * 1024
+FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope")
+
+
+class TokenForm(BaseModel):
+    """`application/x-www-form-urlencoded`; each parameter at most once."""
+
+    grant_type: str = Field(description="`client_credentials`.")
+    client_assertion_type: str = Field(description=f"`{ASSERTION_TYPE}`.")
+    client_assertion: str = Field(description="The signed JWT (RFC 7523).")
+    scope: str | None = Field(default=None, description="Space-separated subset of scopes.")
 
 
 class TokenResponse(BaseModel):
@@ -28,34 +47,73 @@ class TokenResponse(BaseModel):
     "/oauth2/token",
     response_model=TokenResponse,
     summary="Exchange a signed client assertion for an access token",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"$ref": "#/components/schemas/TokenForm"}
+                }
+            },
+        }
+    },
     responses={
         400: {
             "model": OAuthProblem,
-            "description": "invalid_request, invalid_scope or "
-            "unsupported_grant_type (RFC 6749 section 5.2).",
+            "description": "invalid_request, invalid_scope or unsupported_grant_type "
+            "(RFC 6749 section 5.2).",
         },
-        429: {"model": Problem, "description": "`rate_limited`: see Retry-After."},
         401: {
             "model": OAuthProblem,
-            "description": "invalid_client: the assertion, its "
-            "signature, key, audience, lifetime or jti was refused.",
+            "description": "invalid_client: the assertion, its signature, key, audience, "
+            "lifetime or jti was refused.",
+        },
+        429: {
+            "model": Problem,
+            "description": "`rate_limited`: see Retry-After.",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         },
     },
 )
-def issue_token(
-    request: Request,
-    session: Session,
-    grant_type: Annotated[str | None, Form()] = None,
-    client_assertion_type: Annotated[str | None, Form()] = None,
-    client_assertion: Annotated[str | None, Form(max_length=16384)] = None,
-    scope: Annotated[str | None, Form(max_length=1024)] = None,
-) -> JSONResponse:
-    settings = request.app.state.settings
+async def issue_token(request: Request, session: Session) -> JSONResponse:
     # Before any verification work: limited per client address.
     throttle(request, f"address:{request.client.host if request.client else 'unknown'}")
+    form = await _read_form(request)
+    issued = await run_in_threadpool(_issue, request, session, form)
+    body = TokenResponse(
+        access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope
+    )
+    return JSONResponse(
+        body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+    )
+
+
+async def _read_form(request: Request) -> TokenRequest:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "The body must be application/x-www-form-urlencoded.")
+    try:
+        body, _ = await read_limited_body(request, max_bytes=FORM_MAX_BYTES)
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=16)
+    except (ServiceError, UnicodeDecodeError, ValueError) as error:
+        raise OAuthError("invalid_request", "The form could not be read.") from error
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise OAuthError(
+            "invalid_request", f"Parameters given more than once: {', '.join(repeated)}."
+        )
+    values = dict(pairs)
+    return TokenRequest(*(values.get(name) for name in FORM_FIELDS))
+
+
+def _issue(request: Request, session: Session, form: TokenRequest) -> IssuedToken:
+    settings = request.app.state.settings
     issued = exchange(
         session=session,
-        request=TokenRequest(grant_type, client_assertion_type, client_assertion, scope),
+        request=form,
         service_key=request.app.state.service_key,
         token_endpoint_url=settings.token_endpoint_url,
         issuer=settings.public_base_url,
@@ -69,9 +127,4 @@ def issue_token(
         object_type="client",
         object_ids=[issued.client_id],
     )
-    body = TokenResponse(
-        access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope
-    )
-    return JSONResponse(
-        body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
-    )
+    return issued
