@@ -427,3 +427,42 @@ def test_access_matrix_over_all_authorities(
         own = http.get(f"/v1/local-authorities/{la}/cme-cases", headers=headers).json()
         assert own["items"] == []
     assert reload(db, case.case_id).version == 1
+
+
+def test_a_death_during_an_open_review_closes_the_case_and_stops_contact(
+    http: TestClient, officer: Credentials, db: Session
+) -> None:
+    from tests.factories import encode, health_record, post_submission, submission_body
+
+    board = make_client(db, org="7A4", scopes=["submissions:write"])
+    db.commit()
+    candidate = {
+        "education_record_id": "upn-1",
+        "provision": "maintained_school",
+        "match_probability": 0.7,
+        "agreement": {},
+        "ehe_suitability": None,
+    }
+    case = make_case(
+        db, reason="possible_match_needs_review", candidates=[candidate], source_record_id="r-77"
+    )
+    db.rollback()
+
+    died = health_record(1, record_id="r-77", date_of_death="2026-01-02")
+    assert (
+        post_submission(
+            http, board, encode(submission_body([died], extract_type="delta"))
+        ).status_code
+        == 201
+    )
+
+    closed = reload(db, case.case_id)
+    assert (closed.status, closed.outcome, closed.do_not_contact) == ("closed", "deceased", True)
+    review = patch(
+        http, officer, case.case_id, {"review_decision": {"education_record_id": "upn-1"}}
+    )
+    assert review.status_code == 409
+    listed = http.get(CASES, params={"status": "open"}, headers=bearer(http, officer)).json()[
+        "items"
+    ]
+    assert case.case_id not in {c["case_id"] for c in listed}

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.linkage.scoring import ScoredPair
+from services.linkage.predict import ScoredPair
 
 
 @dataclass(frozen=True, slots=True)

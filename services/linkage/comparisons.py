@@ -16,7 +16,9 @@ from services.linkage.models import AgreementLabel
 # 0.80 still separates most unrelated names; below that a name is "different".
 NAME_CLOSE = 0.92
 NAME_NEAR = 0.80
-ADDRESS_CLOSE = 0.60  # token Jaccard
+# Token Jaccard, as a fraction so the SQL compares integers exactly.
+ADDRESS_CLOSE_NUMERATOR, ADDRESS_CLOSE_DENOMINATOR = 3, 5
+ADDRESS_CLOSE = ADDRESS_CLOSE_NUMERATOR / ADDRESS_CLOSE_DENOMINATOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +54,33 @@ def _names_transposed() -> str:
     )
 
 
-def _jaccard(column: str) -> str:
-    union = f'len(list_distinct(list_concat("{column}_l", "{column}_r")))'
-    return f'len(list_intersect("{column}_l", "{column}_r")) / greatest({union}, 1)'
+def _jaccard_at_least_close(column: str) -> str:
+    """Token Jaccard >= ADDRESS_CLOSE. Tokens are distinct within a record, so the union
+    is |l| + |r| - |l & r| and the test becomes integer arithmetic; the cheap size test in
+    front (Jaccard can never exceed min/max) spares most pairs the list intersection."""
+    n, d = ADDRESS_CLOSE_NUMERATOR, ADDRESS_CLOSE_DENOMINATOR
+    left, right = f'len("{column}_l")', f'len("{column}_r")'
+    both = f'len(list_intersect("{column}_l", "{column}_r"))'
+    return (
+        f"CASE WHEN least({left}, {right}) = 0"
+        f" OR {d} * least({left}, {right}) < {n} * greatest({left}, {right}) THEN FALSE"
+        f" ELSE {d + n} * {both} >= {n} * ({left} + {right}) END"
+    )
+
+
+def _one_edit(column: str) -> str:
+    """Damerau-Levenshtein distance <= 1, computed the cheap way where it can be: equal
+    lengths need at most two mismatches (Hamming), and only a two-mismatch pair can be
+    an adjacent transposition; lengths one apart can only differ by an insertion, where
+    Levenshtein equals Damerau-Levenshtein and costs a fifth as much."""
+    left, right = f'"{column}_l"', f'"{column}_r"'
+    return (
+        f"CASE WHEN abs(length({left}) - length({right})) > 1 THEN FALSE"
+        f" WHEN length({left}) <> length({right}) THEN levenshtein({left}, {right}) <= 1"
+        f" WHEN hamming({left}, {right}) <= 1 THEN TRUE"
+        f" WHEN hamming({left}, {right}) = 2 THEN damerau_levenshtein({left}, {right}) <= 1"
+        " ELSE FALSE END"
+    )
 
 
 FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
@@ -85,7 +111,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
                 "equivalent",
                 'list_contains("family_former_r", "family_name_l")'
                 ' OR list_contains("family_former_l", "family_name_r")'
-                ' OR len(list_intersect("family_former_l", "family_former_r")) > 0',
+                ' OR list_has_any("family_former_l", "family_former_r")',
             ),
             Level(
                 f"Jaro-Winkler >= {NAME_CLOSE}", "fuzzy", f"{_jw('family_name')} >= {NAME_CLOSE}"
@@ -94,7 +120,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
             Level(
                 "shares a surname word (double-barrelled)",
                 "partial",
-                'len(list_intersect("family_tokens_l", "family_tokens_r")) > 0',
+                'list_has_any("family_tokens_l", "family_tokens_r")',
             ),
             Level(f"Jaro-Winkler >= {NAME_NEAR}", "fuzzy", f"{_jw('family_name')} >= {NAME_NEAR}"),
         ),
@@ -113,7 +139,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
             Level(
                 "one digit off",
                 "fuzzy",
-                'damerau_levenshtein("date_of_birth_l", "date_of_birth_r") <= 1',
+                _one_edit("date_of_birth"),
             ),
         ),
     ),
@@ -130,7 +156,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
             Level(
                 "one character off",
                 "fuzzy",
-                'damerau_levenshtein("postcode_l", "postcode_r") <= 1',
+                _one_edit("postcode"),
             ),
             Level("same sector", "partial", '"postcode_sector_l" = "postcode_sector_r"'),
             Level("same district", "partial", '"postcode_district_l" = "postcode_district_r"'),
@@ -144,13 +170,13 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
             Level(
                 f"token Jaccard >= {ADDRESS_CLOSE}",
                 "fuzzy",
-                f"{_jaccard('address_tokens')} >= {ADDRESS_CLOSE}"
+                f"{_jaccard_at_least_close('address_tokens')}"
                 f" OR {_jw('address_text')} >= {NAME_CLOSE}",
             ),
             Level(
                 "shares an address word",
                 "partial",
-                'len(list_intersect("address_tokens_l", "address_tokens_r")) > 0',
+                'list_has_any("address_tokens_l", "address_tokens_r")',
             ),
         ),
     ),
@@ -158,7 +184,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
 
 
 _SAME_ADDRESS = (
-    f'("address_text_l" = "address_text_r" OR {_jaccard("address_tokens")} >= {ADDRESS_CLOSE})'
+    f'("address_text_l" = "address_text_r" OR {_jaccard_at_least_close("address_tokens")})'
 )
 
 #: Postcode and address move together when a family moves, so the model scores them as
@@ -170,19 +196,22 @@ RESIDENCE = FieldComparison(
     ' OR ("postcode_r" IS NULL AND "address_text_r" IS NULL)',
     (
         Level(
-            "same postcode and address", "exact", f'"postcode_l" = "postcode_r" AND {_SAME_ADDRESS}'
+            "same postcode and address",
+            "exact",
+            f'CASE WHEN "postcode_l" = "postcode_r" THEN {_SAME_ADDRESS} ELSE FALSE END',
         ),
         Level("same postcode", "exact", '"postcode_l" = "postcode_r"'),
         Level(
             "same address, postcode slip or missing",
             "fuzzy",
-            f'{_SAME_ADDRESS} AND (damerau_levenshtein("postcode_l", "postcode_r") <= 1'
-            ' OR "postcode_l" IS NULL OR "postcode_r" IS NULL)',
+            # The rare postcode test first: the address test is the dearer one.
+            f'CASE WHEN "postcode_l" IS NULL OR "postcode_r" IS NULL OR {_one_edit("postcode")}'
+            f" THEN {_SAME_ADDRESS} ELSE FALSE END",
         ),
         Level(
             "postcode one character off",
             "fuzzy",
-            'damerau_levenshtein("postcode_l", "postcode_r") <= 1',
+            _one_edit("postcode"),
         ),
         Level("same postcode sector", "partial", '"postcode_sector_l" = "postcode_sector_r"'),
         Level("same postcode district", "partial", '"postcode_district_l" = "postcode_district_r"'),
@@ -235,13 +264,36 @@ def agreement_case_sql(comparison: FieldComparison) -> str:
 
 #: Pairs Splink scores. Together they must keep recall: a true pair is lost only if it
 #: fails every rule (wrong date of birth AND moved AND surname changed AND renamed...).
+#: A surname alone is never paired with a whole birth year: Jones x Jones within one year
+#: is a quarter of a million pairs in Cardiff. Instead the surname code is paired with
+#: any two of the three date parts, or with day and month swapped, which reaches every
+#: date slip the model scores (one digit off, day-month swap) at a tenth of the pairs.
 PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     'l."date_of_birth" = r."date_of_birth"',
-    'l."family_phonetic" = r."family_phonetic" AND l."dob_year" = r."dob_year"',
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_year" = r."dob_year"'
+    ' AND l."dob_month" = r."dob_month"',
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_year" = r."dob_year"'
+    ' AND l."dob_day" = r."dob_day"',
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_month" = r."dob_month"'
+    ' AND l."dob_day" = r."dob_day"',
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_day" = r."dob_month"'
+    ' AND l."dob_month" = r."dob_day"',
     'l."postcode" = r."postcode"',
     'l."given_canon" = r."given_canon" AND l."dob_year" = r."dob_year"'
     ' AND l."dob_month" = r."dob_month"',
-    'l."given_canon" = r."given_canon" AND l."family_phonetic" = r."family_phonetic"',
+    # Given name and surname together with any one date part, or with no date to compare:
+    # the same pair of names with no date part in common is, in a Welsh authority, far
+    # more often two Megan Joneses than one child with three date slips.
+    *(
+        'l."given_canon" = r."given_canon" AND l."family_phonetic" = r."family_phonetic"'
+        f" AND {part}"
+        for part in (
+            'l."dob_year" = r."dob_year"',
+            'l."dob_month" = r."dob_month"',
+            'l."dob_day" = r."dob_day"',
+            '(l."date_of_birth" IS NULL OR r."date_of_birth" IS NULL)',
+        )
+    ),
     'l."given_name" = r."family_name" AND l."family_name" = r."given_name"',
     'l."address_text" = r."address_text"',
 )

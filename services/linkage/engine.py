@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from services.linkage.assignment import assign
 from services.linkage.deterministic import is_consistent, nhs_number_pairs
+from services.linkage.features import clear_caches
 from services.linkage.models import (
     AgreementLabel,
     CandidateLink,
@@ -22,7 +23,8 @@ from services.linkage.models import (
     LinkMethod,
     PersonRecord,
 )
-from services.linkage.scoring import ScoredPair, score
+from services.linkage.predict import ScoredPair
+from services.linkage.scoring import score
 from services.linkage.workspace import (
     agreements,
     create_candidate_tables,
@@ -90,6 +92,7 @@ def link(
         )
     finally:
         con.close()
+        clear_caches()
 
     def candidate(pair: ScoredPair, method: LinkMethod) -> CandidateLink:
         return _candidate(

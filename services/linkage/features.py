@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
@@ -50,6 +52,11 @@ _ADDRESS_STOPWORDS = frozenset(
         "and",
     }
 )
+# Names, postcodes and address lines repeat heavily across a population (a few thousand
+# distinct names among tens of thousands of children), so each distinct string is
+# normalised once per run. `clear_caches` empties them when the run ends, so no child's
+# details outlive the `link()` call that needed them.
+_CACHE_SIZE = 1 << 16
 _UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?) ([0-9])([A-Z]{2})$")
 _ADDRESS_WORDS = re.compile(r"[^a-z0-9]+")
 
@@ -79,13 +86,14 @@ class PersonFeatures:
     address_text: str | None
 
 
-def _postcode_parts(postcode: str | None) -> tuple[str | None, str | None, str | None]:
+@lru_cache(maxsize=_CACHE_SIZE)
+def _postcode_parts(postcode: str) -> tuple[str | None, str | None, str | None]:
     """Full postcode, sector ("CF11 9") and district ("CF11"); non-UK shapes keep only
     the full string, so foreign test data (FEBRL's 4-digit codes) still compares exactly.
     """
-    if not postcode:
-        return None, None, None
     compact = " ".join(postcode.upper().split())
+    if not compact:
+        return None, None, None
     parsed = _UK_POSTCODE.match(compact)
     if parsed is None:
         return compact, None, None
@@ -93,69 +101,125 @@ def _postcode_parts(postcode: str | None) -> tuple[str | None, str | None, str |
     return compact, f"{district} {sector_digit}", district
 
 
-def person_features(record: PersonRecord) -> PersonFeatures:
-    given_words = name_tokens(record.given_name)
-    first_given = given_words[0] if given_words else None
-    alternative_given = [
-        *given_words[1:],
-        *name_tokens(record.middle_names),
-        *(w for former_given, _ in record.former_names for w in name_tokens(former_given)[:1]),
-    ]
-    alt_canons = {c for w in alternative_given if (c := canonical_given_name(w)) is not None}
-    family = standard_name(record.family_name)
-    former = {f for _, former_family in record.former_names if (f := standard_name(former_family))}
-    former.discard(family or "")
-    dob = record.date_of_birth
-    postcode, sector, district = _postcode_parts(record.postcode)
-    address_words = sorted(
-        {
-            w
-            for line in record.address_lines
-            for w in _ADDRESS_WORDS.split(fold(line))
-            if w and w not in _ADDRESS_STOPWORDS
-        }
+@lru_cache(maxsize=_CACHE_SIZE)
+def _given_parts(given_name: str) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """First given-name word, its canonical key, and the sorted distinct canonical keys
+    of the others."""
+    words = name_tokens(given_name)
+    if not words:
+        return None, None, ()
+    return words[0], canonical_given_name(words[0]), tuple(sorted(set(_canons(words[1:]))))
+
+
+def _canons(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c for w in words if (c := canonical_given_name(w)) is not None)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _family_parts(family_name: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """Standard surname, its sorted distinct words, and its phonetic code."""
+    family = standard_name(family_name)
+    tokens = tuple(sorted(set(name_tokens(family_name))))
+    phonetic = jellyfish.metaphone(family.replace(" ", "")) if family else None
+    return family, tokens, phonetic
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _address_words(line: str) -> frozenset[str]:
+    return frozenset(
+        w for w in _ADDRESS_WORDS.split(fold(line)) if w and w not in _ADDRESS_STOPWORDS
     )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _address(lines: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """Sorted distinct address words (street types and the like dropped), and their text."""
+    words = tuple(sorted(frozenset().union(*map(_address_words, lines))))
+    return words, " ".join(words) or None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _middle_canons(middle_names: str) -> tuple[str, ...]:
+    return _canons(name_tokens(middle_names))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _date_parts(dob: date | None) -> tuple[str | None, int | None, int | None, int | None]:
+    if dob is None:
+        return None, None, None, None
+    return dob.isoformat(), dob.year, dob.month, dob.day
+
+
+def _feature_values(record: PersonRecord) -> tuple[object, ...]:
+    """The fields of `PersonFeatures` for `record`, in order (a plain tuple is what
+    the Arrow columns need, and building 100,000 dataclasses would cost more than this)."""
+    first_given, given_canon, alt_canons = _given_parts(record.given_name or "")
+    if record.middle_names or record.former_names:
+        alternatives = {*alt_canons, *_middle_canons(record.middle_names or "")}
+        alternatives.update(
+            c for former, _ in record.former_names if (c := _given_parts(former or "")[1])
+        )
+        alt_canons = tuple(sorted(alternatives))
+    family, family_tokens, phonetic = _family_parts(record.family_name or "")
+    former: tuple[str, ...] = ()
+    if record.former_names:
+        former_set = {f for _, name in record.former_names if (f := standard_name(name))}
+        former_set.discard(family or "")
+        former = tuple(sorted(former_set))
+    postcode, sector, district = _postcode_parts(record.postcode or "")
+    address_words, address_text = _address(record.address_lines)
     sex = record.sex.upper() if record.sex else None
-    return PersonFeatures(
-        record_id=record.record_id,
-        nhs_number="".join(record.nhs_number.split()) or None if record.nhs_number else None,
-        given_name=first_given,
-        given_canon=canonical_given_name(first_given),
-        given_alt_canons=tuple(sorted(alt_canons)),
-        family_name=family,
-        family_tokens=tuple(sorted(set(name_tokens(record.family_name)))),
-        family_former=tuple(sorted(former)),
-        family_phonetic=jellyfish.metaphone(family.replace(" ", "")) if family else None,
-        date_of_birth=dob.isoformat() if dob else None,
-        dob_year=dob.year if dob else None,
-        dob_month=dob.month if dob else None,
-        dob_day=dob.day if dob else None,
-        sex=sex if sex in _INFORMATIVE_SEX else None,
-        postcode=postcode,
-        postcode_sector=sector,
-        postcode_district=district,
-        address_tokens=tuple(address_words),
-        address_text=" ".join(address_words) or None,
+    nhs_number = "".join(record.nhs_number.split()) if record.nhs_number else ""
+    return (
+        record.record_id,
+        nhs_number or None,
+        first_given,
+        given_canon,
+        alt_canons,
+        family,
+        family_tokens,
+        former,
+        phonetic,
+        *_date_parts(record.date_of_birth),
+        sex if sex in _INFORMATIVE_SEX else None,
+        postcode,
+        sector,
+        district,
+        address_words,
+        address_text,
     )
 
 
-#: Columns handed to DuckDB; list-valued ones travel as "|"-joined text and are split in
-#: SQL, because type inference on Python lists in object columns is unreliable.
-LIST_COLUMNS: tuple[str, ...] = (
-    "given_alt_canons",
-    "family_tokens",
-    "family_former",
-    "address_tokens",
+def person_features(record: PersonRecord) -> PersonFeatures:
+    return PersonFeatures(*_feature_values(record))  # type: ignore[arg-type]
+
+
+FEATURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PersonFeatures))
+#: List-valued columns (DuckDB `VARCHAR[]`); integer ones are `INTEGER`; the rest `VARCHAR`.
+LIST_COLUMNS: frozenset[str] = frozenset(
+    {"given_alt_canons", "family_tokens", "family_former", "address_tokens"}
 )
+INTEGER_COLUMNS: frozenset[str] = frozenset({"dob_year", "dob_month", "dob_day"})
 
 
-def feature_rows(records: Sequence[PersonRecord]) -> dict[str, list[object]]:
-    """Column-oriented features, ready for a pandas frame."""
-    rows = [person_features(r) for r in records]
-    names = [f.name for f in fields(PersonFeatures)]
-    columns: dict[str, list[object]] = {name: [] for name in names}
-    for row in rows:
-        for name in names:
-            value = getattr(row, name)
-            columns[name].append("|".join(value) if name in LIST_COLUMNS else value)
-    return columns
+def feature_columns(records: Sequence[PersonRecord]) -> dict[str, list[object]]:
+    """Column-oriented features in `FEATURE_COLUMNS` order, ready for an Arrow table."""
+    rows = [_feature_values(r) for r in records]
+    if not rows:
+        return {name: [] for name in FEATURE_COLUMNS}
+    return {
+        name: list(values)
+        for name, values in zip(FEATURE_COLUMNS, zip(*rows, strict=True), strict=True)
+    }
+
+
+def clear_caches() -> None:
+    for cached in (
+        _date_parts,
+        _postcode_parts,
+        _given_parts,
+        _family_parts,
+        _address_words,
+        _middle_canons,
+    ):
+        cached.cache_clear()

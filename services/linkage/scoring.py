@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,11 @@ import duckdb
 
 from services.linkage.comparisons import (
     PREDICTION_BLOCKING_RULES,
-    TRAINING_BLOCKING_RULES,
     splink_comparisons,
 )
 from services.linkage.models import LinkageSettings
+from services.linkage.predict import ScoredPair, predict
+from services.linkage.training import ModelDict, estimate_m, estimate_u, floor_m, set_u
 
 PRIOR_MODEL_PATH = Path(__file__).with_name("prior_model.json")
 HEALTH_SOURCE = "health"
@@ -32,21 +32,8 @@ EDUCATION_SOURCE = "education"
 # list are on some school roll. The floor stops tiny inputs inflating the prior odds.
 _EXPECTED_PARTNER_SHARE = 0.9
 _PRIOR_ODDS_FLOOR_RECORDS = 1_000
-_U_SAMPLE_PAIRS = 5e6
-# No clerical error is rarer than this between two real administrative systems; EM on
-# clean data can otherwise drive an m to ~0 and make one disagreement veto a link.
-_M_FLOOR = 1e-4
 
 logger = logging.getLogger(__name__)
-
-ModelDict = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredPair:
-    health_record_id: str
-    education_record_id: str
-    match_probability: float
 
 
 @contextlib.contextmanager
@@ -125,7 +112,11 @@ def with_parameters(model: ModelDict, source: ModelDict | None) -> ModelDict:
 
 
 def _linker(
-    db_api: Any, probability: float, parameters: ModelDict | None, *, term_frequencies: bool
+    db_api: Any,
+    probability: float,
+    parameters: ModelDict | None,
+    *,
+    term_frequencies: bool,
 ) -> Any:
     from splink import Linker
 
@@ -146,23 +137,14 @@ def train(
     from splink import DuckDBAPI
 
     n_health, n_education = _candidate_counts(con)
-    linker = _linker(
-        DuckDBAPI(connection=con),
-        prior_odds(n_health, n_education),
-        starting_point,
-        term_frequencies=True,
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=_U_SAMPLE_PAIRS, seed=seed)
-    for rule in TRAINING_BLOCKING_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
-        )
-    trained: ModelDict = with_parameters(linker.misc.save_model_to_json(), starting_point)
-    for comparison in trained["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if _is_probability(level.get("m_probability")):
-                level["m_probability"] = max(level["m_probability"], _M_FLOOR)
-    return trained
+    start = with_parameters(set_u(model_settings(1.0), estimate_u(con, seed=seed)), starting_point)
+
+    def make_linker(parameters: ModelDict) -> Any:
+        db_api = DuckDBAPI(connection=con)  # one per linker: table names register once
+        return _linker(db_api, prior_odds(n_health, n_education), parameters, term_frequencies=True)
+
+    trained = estimate_m(make_linker, start)
+    return floor_m(with_parameters(trained, starting_point))
 
 
 def _candidate_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -173,27 +155,58 @@ def _candidate_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def run_model(con: duckdb.DuckDBPyConnection, *, settings: LinkageSettings) -> ModelDict:
+    """The run's parameters: trained on its own candidates when they are large enough,
+    otherwise the shipped prior."""
+    n_health, n_education = _candidate_counts(con)
+    prior = load_prior()
+    if settings.train_by_em and _large_enough(n_health, n_education, settings):
+        with quiet_splink():
+            parameters = train(con, seed=settings.seed, starting_point=prior)
+        logger.info("linkage model trained on %d x %d records", n_health, n_education)
+        return parameters
+    logger.info("linkage model: shipped prior for %d x %d records", n_health, n_education)
+    return prior
+
+
+def _large_enough(n_health: int, n_education: int, settings: LinkageSettings) -> bool:
+    return min(n_health, n_education) >= settings.min_records_for_training
+
+
 def score(con: duckdb.DuckDBPyConnection, *, settings: LinkageSettings) -> list[ScoredPair]:
     """Score every blocked pair of the `*_candidates` tables at or above the review band."""
-    from splink import DuckDBAPI
-
     n_health, n_education = _candidate_counts(con)
     if n_health == 0 or n_education == 0:
         return []
+    pairs, scored = predict(
+        con,
+        run_model(con, settings=settings),
+        probability_two_random_records_match=prior_odds(n_health, n_education),
+        review_lower=settings.review_lower,
+        term_frequencies=_large_enough(n_health, n_education, settings),
+    )
+    logger.info(
+        "linkage: %d blocked pairs scored, %d at or above the review band",
+        scored,
+        len(pairs),
+        extra={"linkage_pairs_scored": scored},
+    )
+    return pairs
+
+
+def splink_predict(
+    con: duckdb.DuckDBPyConnection, parameters: ModelDict, *, settings: LinkageSettings
+) -> list[ScoredPair]:
+    """Splink's own `predict()` on the same model: the reference `predict` is held to."""
+    from splink import DuckDBAPI
+
+    n_health, n_education = _candidate_counts(con)
     with quiet_splink():
-        prior = load_prior()
-        large_enough = min(n_health, n_education) >= settings.min_records_for_training
-        if settings.train_by_em and large_enough:
-            parameters = train(con, seed=settings.seed, starting_point=prior)
-            logger.info("linkage model trained on %d x %d records", n_health, n_education)
-        else:
-            parameters = prior
-            logger.info("linkage model: shipped prior for %d x %d records", n_health, n_education)
         linker = _linker(
             DuckDBAPI(connection=con),
             prior_odds(n_health, n_education),
             parameters,
-            term_frequencies=large_enough,
+            term_frequencies=_large_enough(n_health, n_education, settings),
         )
         predictions = linker.inference.predict(
             threshold_match_probability=settings.review_lower, warning_mode="never"
