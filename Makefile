@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint openapi bench-ingest bench-linkage clean
+.PHONY: install run test lint openapi bench-ingest bench-linkage bench-reconcile bench-load crash clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,17 @@ bench-ingest: install
 
 bench-linkage: install
 	$(BIN)/python bench/linkage.py
+	$(BIN)/python bench/linkage_scale.py
+
+bench-reconcile: install
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/reconcile.py --all
+
+bench-load: install
+	$(BIN)/python bench/load.py
+
+crash: install
+	$(BIN)/python -m tests.crash.harness --rounds 30
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
