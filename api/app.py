@@ -104,6 +104,13 @@ def _problem_json_for_validation_errors(document: dict[str, Any]) -> None:
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
+            responses.setdefault(
+                "503",
+                {
+                    "description": "`database_busy` (see Retry-After) or `not_ready`.",
+                    "content": {"application/problem+json": {"schema": problem}},
+                },
+            )
             if "422" in responses:
                 responses["422"] = {
                     "description": "`validation_failed` with one entry per problem in `errors`.",

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from schemas.problems import error_code, json_pointer
@@ -103,6 +104,17 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _database_busy(_: Request, error: Exception) -> JSONResponse:
+    log.warning("database connection pool exhausted")
+    return problem_response(
+        status=503,
+        code="database_busy",
+        title="Service busy",
+        detail="No database connection was free in time; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     log.error("unhandled error", extra={"error_type": type(error).__name__})
     request_id = request_id_var.get()
@@ -121,4 +133,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -664,21 +664,21 @@ async def drive(plan: Plan, port: int, base: str, *, phase: str, server_pid: int
     start = time.monotonic()
     measure_from = start + plan.warmup
     deadline = measure_from + plan.seconds
-    cpu_before: dict[str, float] = {}
+    cpu: list[dict[str, float]] = []
 
-    async def mark() -> None:
-        await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
-        cpu_before.update(_cpu_snapshot(server_pid))
+    async def mark(moment: float) -> None:
+        await asyncio.sleep(max(0.0, moment - time.monotonic()))
+        cpu.append(_cpu_snapshot(server_pid))
 
-    marker = asyncio.create_task(mark())
+    markers = [asyncio.create_task(mark(measure_from)), asyncio.create_task(mark(deadline))]
     await asyncio.gather(
         *(
             user(index, plan, port, stats, la_tokens, board_tokens, measure_from, deadline)
             for index in range(plan.clients)
         )
     )
-    await marker
-    cpu_after = _cpu_snapshot(server_pid)
+    await asyncio.gather(*markers)
+    cpu_before, cpu_after = cpu
     # Requests started in the window are counted (those in flight at its end finish after).
     stats.window = plan.seconds
     # Backends that exit in the window take their CPU time with them: never below 0.

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,26 +57,48 @@ def record(
     object_type: str,
     object_ids: Sequence[str],
     record_count: int | None = None,
-) -> AuditEvent:
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    event = AuditEvent(
-        seq=head.seq + 1,
-        occurred_at=datetime.now(UTC).replace(microsecond=0),
-        request_id=actor.request_id,
-        client_id=actor.client_id,
-        org_code=actor.org_code,
-        action=action,
-        object_type=object_type,
-        object_ids=list(object_ids),
-        record_count=record_count,
-        prev_hash=head.hash,
-        hash="",
+) -> None:
+    """Queue an event on the session; it is chained and written as the session commits.
+
+    Chaining takes the one lock every writer shares (the head row), so it happens at the
+    last moment: the lock is held for an INSERT, an UPDATE and the commit, not for the
+    whole request.
+    """
+    pending: list[AuditEvent] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        AuditEvent(
+            occurred_at=datetime.now(UTC).replace(microsecond=0),
+            request_id=actor.request_id,
+            client_id=actor.client_id,
+            org_code=actor.org_code,
+            action=action,
+            object_type=object_type,
+            object_ids=list(object_ids),
+            record_count=record_count,
+        )
     )
-    event.hash = _digest(head.hash, event)
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
-    return event
+
+
+_PENDING = "cme_audit_pending"
+
+
+@orm_events.listens_for(Session, "before_commit")
+def _chain_pending_events(session: Session) -> None:
+    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    for audit_event in pending:
+        audit_event.seq, audit_event.prev_hash = head.seq + 1, head.hash
+        audit_event.hash = _digest(head.hash, audit_event)
+        session.add(audit_event)
+        head.seq, head.hash = audit_event.seq, audit_event.hash
+
+
+@orm_events.listens_for(Session, "after_rollback")
+def _drop_pending_events(session: Session) -> None:
+    # Nothing the rolled-back work did happened, so nothing is audited for it.
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -64,11 +64,9 @@ def list_cases(
         statement = statement.where(CmeCase.updated_at > filters.updated_since)
     if cursor is not None:
         after_time, after_id = decode_cursor(cursor)
+        # A row comparison, so the (la_code, updated_at, case_id) index serves it.
         statement = statement.where(
-            or_(
-                CmeCase.updated_at > after_time,
-                and_(CmeCase.updated_at == after_time, CmeCase.case_id > after_id),
-            )
+            tuple_(CmeCase.updated_at, CmeCase.case_id) > tuple_(after_time, after_id)
         )
     rows = session.scalars(
         statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)

@@ -35,7 +35,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # As many connections as the request thread pool has threads (anyio's default 40), so
+    # that no thread holding a connection can wait on one that waits for a connection.
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 10}
+    return create_engine(url, pool_pre_ping=True, **(options | kwargs))
 
 
 def _configure_sqlite(engine: Engine) -> None:

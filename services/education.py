@@ -67,6 +67,7 @@ def replace_education_records(
     education_set.record_count = len(upload.records)
     education_set.records_by_provision = dict(sorted(by_provision.items()))
     education_set.consumed_at = None
+    session.flush()  # the queue below must see this upload
     audit.record(
         session=session,
         actor=actor,

@@ -226,6 +226,8 @@ class CmeCase(Base):
     __table_args__ = (
         UniqueConstraint("la_code", "source_lhb_code", "source_record_id"),
         Index("ix_cme_cases_la_status_updated", "la_code", "status", "updated_at"),
+        # The case list's order and cursor: an index scan, not a sort of the authority.
+        Index("ix_cme_cases_la_updated_id", "la_code", "updated_at", "case_id"),
     )
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
