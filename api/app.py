@@ -27,6 +27,7 @@ from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
+from services.audit_chainer import AuditChainer
 from services.db import make_engine, session_factory
 from services.durability import check_durability
 from services.rate_limit import TokenBuckets
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         check_durability(engine)
         app.state.engine = engine
-        app.state.sessions = session_factory(engine)
+        app.state.sessions = session_factory(engine, audit_chain=settings.audit_chain)
         app.state.service_key = load_service_key(settings)
         worker = None
         if settings.reconcile_in_process:
@@ -67,10 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 poll_seconds=settings.worker_poll_seconds,
             )
             worker.start()
+        chainer = None
+        if settings.audit_chain == "background":
+            chainer = AuditChainer(sessions=app.state.sessions)
+            chainer.start()
         log.info("service started", extra={"database": engine.dialect.name})
         yield
         if worker is not None:
             worker.stop()
+        if chainer is not None:
+            chainer.stop()
         engine.dispose()
 
     app = FastAPI(

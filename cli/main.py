@@ -19,6 +19,7 @@ from cli import pull as pull_command
 from cli import push as push_command
 from cli import synth as synth_command
 from services import audit, clients
+from services.audit_chainer import chain_all
 from services.db import make_engine, session_factory
 from services.errors import ServiceError
 from services.keys import generate_key_pair, key_id, load_public_key, public_jwk
@@ -206,9 +207,10 @@ def worker(
     settings = get_settings()
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_chain=settings.audit_chain)
     try:
         while True:
+            chain_all(sessions)
             ran = work_once(sessions=sessions, settings=linkage_settings(settings))
             if once:
                 err.print(f"ran reconciliation {ran}" if ran else "no reconciliation queued")
@@ -224,6 +226,13 @@ def worker(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 1 naming the first bad event if it was tampered with."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        chained = chain_all(session_factory(engine))  # events still in the inbox first
+    finally:
+        engine.dispose()
+    if chained:
+        err.print(f"chained {chained} waiting event(s) first")
     with _transaction() as session:
         checked, broken = audit.verify(session=session)
     if broken is not None:

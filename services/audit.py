@@ -2,9 +2,16 @@
 
 Each event's hash covers its content and the previous event's hash, and `audit_head`
 holds the latest link, so an edited, deleted, reordered or truncated row breaks the chain.
-Appends lock the head row, which serialises concurrent writers on PostgreSQL; on SQLite
-every write transaction is already serialised (BEGIN IMMEDIATE). Events carry ids and
-counts only, never personal data.
+Chaining locks the head row, which serialises chainers on PostgreSQL; on SQLite every
+write transaction is already serialised (BEGIN IMMEDIATE). Events carry ids and counts
+only, never personal data.
+
+Two ways to chain, chosen per session factory (`CME_AUDIT_CHAIN`):
+- `commit`: each transaction chains its own events as it commits. Simple and immediate,
+  but every audited request then queues on the head row until its commit is durable.
+- `background` (the service's default): requests append to `audit_inbox`, in their own
+  transaction and without a shared lock, and `chain_inbox` (a thread of the API process,
+  `cme worker`, `cme audit verify`) moves them into the chain within about a second.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.tables import AuditEvent, AuditHead
+from services.tables import AuditEvent, AuditHead, AuditInbox
 
 GENESIS_HASH = "0" * 64
 
@@ -58,28 +65,27 @@ def record(
     object_ids: Sequence[str],
     record_count: int | None = None,
 ) -> None:
-    """Queue an event on the session; it is chained and written as the session commits.
-
-    Chaining takes the one lock every writer shares (the head row), so it happens at the
-    last moment: the lock is held for an INSERT, an UPDATE and the commit, not for the
-    whole request.
-    """
+    """Record an event as part of the session's transaction (it is kept only if that
+    commits): appended to the inbox in background mode, else chained as it commits."""
+    fields = {
+        "occurred_at": datetime.now(UTC).replace(microsecond=0),
+        "request_id": actor.request_id,
+        "client_id": actor.client_id,
+        "org_code": actor.org_code,
+        "action": action,
+        "object_type": object_type,
+        "object_ids": list(object_ids),
+        "record_count": record_count,
+    }
+    if session.info.get(CHAIN_MODE) == "background":
+        session.add(AuditInbox(**fields))
+        return
     pending: list[AuditEvent] = session.info.setdefault(_PENDING, [])
-    pending.append(
-        AuditEvent(
-            occurred_at=datetime.now(UTC).replace(microsecond=0),
-            request_id=actor.request_id,
-            client_id=actor.client_id,
-            org_code=actor.org_code,
-            action=action,
-            object_type=object_type,
-            object_ids=list(object_ids),
-            record_count=record_count,
-        )
-    )
+    pending.append(AuditEvent(**fields))
 
 
 _PENDING = "cme_audit_pending"
+CHAIN_MODE = "cme_audit_chain"
 
 
 @orm_events.listens_for(Session, "before_commit")
@@ -93,6 +99,31 @@ def _chain_pending_events(session: Session) -> None:
         audit_event.hash = _digest(head.hash, audit_event)
         session.add(audit_event)
         head.seq, head.hash = audit_event.seq, audit_event.hash
+
+
+def chain_inbox(*, session: Session, limit: int = 5000) -> int:
+    """Move up to `limit` inbox events, in the order they were written, into the chain."""
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    waiting = session.scalars(select(AuditInbox).order_by(AuditInbox.id).limit(limit)).all()
+    for row in waiting:
+        chained = AuditEvent(
+            seq=head.seq + 1,
+            prev_hash=head.hash,
+            occurred_at=row.occurred_at,
+            request_id=row.request_id,
+            client_id=row.client_id,
+            org_code=row.org_code,
+            action=row.action,
+            object_type=row.object_type,
+            object_ids=list(row.object_ids),
+            record_count=row.record_count,
+        )
+        chained.hash = _digest(head.hash, chained)
+        session.add(chained)
+        session.delete(row)
+        head.seq, head.hash = chained.seq, chained.hash
+    session.flush()
+    return len(waiting)
 
 
 @orm_events.listens_for(Session, "after_rollback")

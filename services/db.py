@@ -62,8 +62,15 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: Engine, *, audit_chain: str = "commit") -> sessionmaker[Session]:
+    """Sessions for one engine; `audit_chain` is how their audit events are chained
+    (see services/audit.py)."""
+    return sessionmaker(
+        bind=engine,
+        expire_on_commit=False,
+        autoflush=False,
+        info={"cme_audit_chain": audit_chain},
+    )
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     # 0 turns rate limiting off. The token endpoint is limited per client address.
     rate_limit_per_minute: int = Field(default=600, ge=0)
     rate_limit_burst: int = Field(default=120, ge=1)
+    # background: requests append audit events to an inbox that a thread chains within a
+    # second (no shared lock per request); commit: each transaction chains its own.
+    audit_chain: Literal["background", "commit"] = "background"
     # How long a closed case is kept (see services/retention.py for why 365 days).
     case_retention_days: int = Field(default=365, ge=1)
 

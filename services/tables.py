@@ -286,3 +286,23 @@ class EnglandTransfer(Base):
     note: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditInbox(Base):
+    """Audit events written by requests, waiting for the chainer to link them.
+
+    Requests append here without taking any shared lock; `audit.chain_inbox` moves rows in
+    id order into the hash chain (`audit_events`) within a second or so.
+    """
+
+    __tablename__ = "audit_inbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    org_code: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_ids: Mapped[list[str]] = mapped_column(JSON)
+    record_count: Mapped[int | None] = mapped_column(Integer)

@@ -37,6 +37,7 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("CME_TEST_REQUIRE_POSTGRES") == "1"
 _TABLES_TO_EMPTY = (
+    "audit_inbox",
     "cme_cases",
     "reconciliations",
     "education_records",
@@ -113,6 +114,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         reconcile_in_process=False,
         # Off by default in tests; tests/test_rate_limits.py turns it on.
         rate_limit_per_minute=0,
+        # Tests read the chain right after a request; tests/test_audit.py covers background.
+        audit_chain="commit",
     )
 
 
