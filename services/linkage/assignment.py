@@ -4,21 +4,58 @@ Greedy by descending probability: the strongest pair anywhere is settled first, 
 its records leave the pool. Twins (same surname, birthday and address, different given
 names) therefore each keep their own record: the pair with the agreeing given name scores
 far above the cross pair, and once taken, the cross pair is no longer available.
+
+Sole candidates. Splink scores each pair as one of n x n, with prior odds of about 1/n, and
+says nothing about the other pairs: a child who moved house, with exact name and date of
+birth, scores 0.3-0.9 in Cardiff. But the two lists hold (almost) the same closed
+population, and the other scored pairs carry evidence the pair alone cannot. When a pair
+is the only candidate of both its records (no rival at or above `COMPETITOR_FLOOR` among
+the records still unlinked), it is wrong only if the health child's own education record
+is absent (else it would be a rival) AND the education record's own child is absent from
+the GP list (likewise), yet the two strangers look alike. With shares `s_h` and `s_e` of
+the lists having a partner in the other, the two absences are (1 - s_h) and (1 - s_e), so
+the odds that the pair is a match rise by 1 / ((1 - s_h)(1 - s_e))
+(`sole_candidate_bayes_factor`). The shares are taken as those already linked above the
+threshold, a lower bound, so the factor errs low; and capped at `MAX_PARTNER_SHARE`
+(a factor of at most 400), since no real exchange is complete. A sole candidate is
+accepted when its odds times that factor clear the accept threshold AND names, date of
+birth and sex leave little doubt on their own (`clear_identity`), so residence alone never
+settles a pair. Anything short of that (two candidates for one child, a second child for
+one record, two name or date slips, a sex disagreement) still goes to an officer. Accepted
+this way, a link carries the adjusted probability.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from services.linkage.models import AgreementLabel
 from services.linkage.predict import ScoredPair
+
+#: A pair scoring this much counts as a rival candidate when deciding whether a review-band
+#: pair is the sole candidate on both sides. Well below the review band, so a rival an
+#: officer would never be shown still keeps the pair in review.
+COMPETITOR_FLOOR = 0.01
+#: Share of the larger list expected to have a partner in the other: most children on a GP
+#: list are on some school roll. The prior odds of a pair assume it.
+EXPECTED_PARTNER_SHARE = 0.9
+#: The most of either list taken to have a partner when weighing a sole candidate.
+MAX_PARTNER_SHARE = 0.95
+_IDENTITY_FIELDS = ("given_name", "family_name", "date_of_birth")
+_CLEAR: frozenset[AgreementLabel] = frozenset({"exact", "equivalent"})
+_NEAR: frozenset[AgreementLabel] = frozenset({"fuzzy", "partial", "swapped"})
+_CLEAR_ADDRESS: frozenset[AgreementLabel] = frozenset({"exact", "fuzzy"})
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
     accepted: list[ScoredPair]
     review: dict[str, list[ScoredPair]]  # health_record_id -> candidates, best first
+    #: Pairs that are the only candidate of both their records (see module), not yet
+    #: accepted; those in the review band are also in `review`.
+    sole: list[ScoredPair]
 
 
 def _strongest_first(pair: ScoredPair) -> tuple[float, str, str]:
@@ -54,12 +91,92 @@ def assign(
         used_education.add(pair.education_record_id)
 
     review: dict[str, list[ScoredPair]] = defaultdict(list)
-    for pair in ordered:
-        if pair.health_record_id in used_health or pair.education_record_id in used_education:
-            continue
+    open_pairs = [
+        p
+        for p in ordered
+        if p.health_record_id not in used_health
+        and p.education_record_id not in used_education
+        and p.match_probability >= min(review_lower, COMPETITOR_FLOOR)
+    ]
+    for pair in open_pairs:
         if pair.match_probability < review_lower:
             continue
         candidates = review[pair.health_record_id]
         if len(candidates) < max_review_candidates:
             candidates.append(pair)
-    return Assignment(accepted=accepted, review=dict(review))
+    per_health = Counter(p.health_record_id for p in open_pairs)
+    per_education = Counter(p.education_record_id for p in open_pairs)
+    sole = [
+        p
+        for p in open_pairs
+        if per_health[p.health_record_id] == 1 and per_education[p.education_record_id] == 1
+    ]
+    return Assignment(accepted=accepted, review=dict(review), sole=sole)
+
+
+def _same_residence(agreement: Mapping[str, AgreementLabel]) -> bool:
+    return agreement.get("postcode") == "exact" and agreement.get("address") in _CLEAR_ADDRESS
+
+
+def clear_identity(agreement: Mapping[str, AgreementLabel]) -> bool:
+    """Names and date of birth leave little doubt on their own: each exact or an equivalent
+    form (nickname, Welsh/English, middle name, former surname), except at most one that
+    is near (a typo, half of a double-barrelled surname, one digit off, day and month
+    swapped); and sex not contradicted. A different address never counts against: children
+    move house. An unchanged home buys a little more room, never for the given name: two
+    near fields, or a surname changed with no former name recorded."""
+    if agreement.get("sex") == "different":
+        return False
+    home = _same_residence(agreement)
+    off = [field for field in _IDENTITY_FIELDS if agreement.get(field) not in _CLEAR]
+    for field in off:
+        label = agreement.get(field)
+        changed_surname = field == "family_name" and label == "different" and home
+        if label not in _NEAR and not changed_surname:
+            return False
+    return len(off) <= (2 if home else 1)
+
+
+def sole_candidate_bayes_factor(*, linked: int, n_health: int, n_education: int) -> float:
+    """How much more likely a match is for being the only candidate of both its records,
+    given `linked` pairs already accepted between lists of these sizes (see module)."""
+    if n_health <= 0 or n_education <= 0:
+        return 1.0
+    share_health = min(linked / n_health, MAX_PARTNER_SHARE)
+    share_education = min(linked / n_education, MAX_PARTNER_SHARE)
+    return 1.0 / ((1.0 - share_health) * (1.0 - share_education))
+
+
+def sole_candidate_probability(match_probability: float, bayes_factor: float) -> float:
+    """Match probability of a sole candidate: its odds times `bayes_factor`."""
+    if match_probability >= 1.0:
+        return 1.0
+    odds = match_probability / (1.0 - match_probability) * bayes_factor
+    return odds / (1.0 + odds)
+
+
+def accept_sole(
+    assignment: Assignment,
+    *,
+    accept_threshold: float,
+    bayes_factor: float,
+    accept: Callable[[ScoredPair], bool],
+) -> Assignment:
+    """`assignment` with every sole candidate whose probability, adjusted by `bayes_factor`,
+    clears `accept_threshold` and that `accept` approves moved to the accepted links (leaving the
+    review band if it was there). Sole candidates are disjoint, so one-to-one holds."""
+    promoted = [
+        ScoredPair(p.health_record_id, p.education_record_id, adjusted)
+        for p in assignment.sole
+        if (adjusted := sole_candidate_probability(p.match_probability, bayes_factor))
+        >= accept_threshold
+        and accept(p)
+    ]
+    if not promoted:
+        return assignment
+    promoted_health = {p.health_record_id for p in promoted}
+    return Assignment(
+        accepted=[*assignment.accepted, *promoted],
+        review={h: ps for h, ps in assignment.review.items() if h not in promoted_health},
+        sole=[p for p in assignment.sole if p.health_record_id not in promoted_health],
+    )

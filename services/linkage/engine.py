@@ -2,8 +2,10 @@
 
 Stages: (1) NHS number, deterministic, where both sides carry the same number and the date
 of birth does not contradict it; (2) Fellegi-Sunter with Splink for everything else;
-(3) one-to-one assignment and the review band; (4) per-field agreement for every link
-shown. Logs carry counts only, never a name, date, postcode or NHS number.
+(3) one-to-one assignment and the review band, where a pair that is the only candidate
+of both its records gains the evidence of that uniqueness (`assignment`); (4) per-field
+agreement for every link shown. Logs carry counts only, never a name, date, postcode or
+NHS number.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from services.linkage.assignment import assign
+from services.linkage.assignment import (
+    accept_sole,
+    assign,
+    clear_identity,
+    sole_candidate_bayes_factor,
+)
 from services.linkage.deterministic import is_consistent, nhs_number_pairs
 from services.linkage.features import clear_caches
 from services.linkage.models import (
@@ -86,10 +93,31 @@ def link(
             taken_health=linked_health,
             taken_education=linked_education,
         )
-        shown = [*assignment.accepted, *(p for ps in assignment.review.values() for p in ps)]
+        shown = [
+            *assignment.accepted,
+            *(p for ps in assignment.review.values() for p in ps),
+            *(assignment.sole if settings.accept_sole_candidates else ()),
+        ]
         agreement = nhs_agreement | agreements(
             con, [(p.health_record_id, p.education_record_id) for p in shown]
         )
+        # Links made here raise the linked shares, a lower bound on the partner shares the
+        # Bayes factor rests on, so the factor is re-weighed until no more pairs qualify.
+        accepted_before = -1
+        while settings.accept_sole_candidates and len(assignment.accepted) != accepted_before:
+            accepted_before = len(assignment.accepted)
+            assignment = accept_sole(
+                assignment,
+                accept_threshold=settings.accept_threshold,
+                bayes_factor=sole_candidate_bayes_factor(
+                    linked=len(deterministic) + len(assignment.accepted),
+                    n_health=len(health),
+                    n_education=len(education),
+                ),
+                accept=lambda p: clear_identity(
+                    agreement[(p.health_record_id, p.education_record_id)]
+                ),
+            )
     finally:
         con.close()
         clear_caches()

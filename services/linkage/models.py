@@ -63,6 +63,9 @@ class LinkageSettings:
     `review_lower`: from here up to the accept threshold, candidates go to an officer.
     `train_by_em`: estimate u and m from the run's own data (when it is large enough for
     stable estimates, see `min_records_for_training`); otherwise use the shipped prior.
+    `accept_sole_candidates`: weigh in that a pair is the only candidate of both its records,
+    accepting it when that lifts it over the threshold and names, date of birth and sex
+    agree closely (see `assignment`).
     """
 
     accept_threshold: float = 0.95
@@ -71,6 +74,7 @@ class LinkageSettings:
     train_by_em: bool = True
     min_records_for_training: int = 2_000
     max_review_candidates: int = 5
+    accept_sole_candidates: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_lower <= self.accept_threshold <= 1.0:

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from services.linkage.assignment import COMPETITOR_FLOOR, EXPECTED_PARTNER_SHARE
 from services.linkage.comparisons import (
     PREDICTION_BLOCKING_RULES,
     splink_comparisons,
@@ -28,9 +29,7 @@ from services.linkage.training import ModelDict, estimate_m, estimate_u, floor_m
 PRIOR_MODEL_PATH = Path(__file__).with_name("prior_model.json")
 HEALTH_SOURCE = "health"
 EDUCATION_SOURCE = "education"
-# Share of the larger list expected to have a partner in the other: most children on a GP
-# list are on some school roll. The floor stops tiny inputs inflating the prior odds.
-_EXPECTED_PARTNER_SHARE = 0.9
+# The floor stops tiny inputs inflating the prior odds.
 _PRIOR_ODDS_FLOOR_RECORDS = 1_000
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ def quiet_splink() -> Iterator[None]:
 
 def prior_odds(n_health: int, n_education: int) -> float:
     """Probability that two random records match, for a one-to-one link of two lists."""
-    return _EXPECTED_PARTNER_SHARE / max(n_health, n_education, _PRIOR_ODDS_FLOOR_RECORDS)
+    return EXPECTED_PARTNER_SHARE / max(n_health, n_education, _PRIOR_ODDS_FLOOR_RECORDS)
 
 
 def model_settings(
@@ -182,7 +181,8 @@ def score(con: duckdb.DuckDBPyConnection, *, settings: LinkageSettings) -> list[
         con,
         run_model(con, settings=settings),
         probability_two_random_records_match=prior_odds(n_health, n_education),
-        review_lower=settings.review_lower,
+        # Pairs below the review band still count as rivals for sole candidates.
+        review_lower=min(settings.review_lower, COMPETITOR_FLOOR),
         term_frequencies=_large_enough(n_health, n_education, settings),
     )
     logger.info(

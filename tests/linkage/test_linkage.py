@@ -230,3 +230,78 @@ def test_names_are_folded_and_double_barrelled_names_standardised() -> None:
     assert fold("Gwenllïan") == "gwenllian"
     assert standard_name("Jones-Williams") == standard_name("jones williams")
     assert standard_name("O'Brien") == "obrien"
+
+
+# The background is small, so the prior odds are those of 1,000 records and an exact name
+# and birthday outweigh a house move on their own. A stricter threshold puts such a pair
+# in the band the way Cardiff's 55,000 children do, so the sole-candidate rule is tested.
+STRICT = LinkageSettings(accept_threshold=0.9999)
+
+
+def _moved(record: PersonRecord) -> PersonRecord:
+    return replace(record, postcode="SA1 8EN", address_lines=("3 Stryd Fawr", "Abertawe"))
+
+
+def test_house_move_with_exact_name_and_birth_date_is_accepted(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    health, education = child("h-1"), _moved(child("e-1"))
+
+    strict = link(
+        health=[*background[0], health], education=[*background[1], education], settings=STRICT
+    ).outcome_for("h-1")
+    pair_alone = link(
+        health=[*background[0], health],
+        education=[*background[1], education],
+        settings=replace(STRICT, accept_sole_candidates=False),
+    ).outcome_for("h-1")
+
+    assert pair_alone.status == "review"  # the pair alone falls short of the threshold
+    assert strict.status == "matched"
+    assert strict.match is not None
+    assert strict.match.education_record_id == "e-1"
+    assert strict.match.match_probability >= STRICT.accept_threshold
+    assert strict.match.agreement["postcode"] == "different"
+
+
+def test_twins_who_moved_are_each_matched_to_their_own_record(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    health = [child("h-1", given_name="Osian", sex="M"), child("h-2", given_name="Owain", sex="M")]
+    education = [
+        _moved(child("e-2", given_name="Owain", sex="M")),
+        _moved(child("e-1", given_name="Osian", sex="M")),
+    ]
+
+    def run_with(settings: LinkageSettings) -> LinkageResult:
+        return link(
+            health=[*background[0], *health],
+            education=[*background[1], *education],
+            settings=settings,
+        )
+
+    matched = {m.health_record_id: m.education_record_id for m in run_with(SETTINGS).matches}
+    assert matched["h-1"] == "e-1"
+    assert matched["h-2"] == "e-2"
+    # Each twin's record is a rival for the other twin, so uniqueness never settles them:
+    # when the pair alone falls short, both go to an officer, own record first.
+    strict = run_with(STRICT)
+    for health_id, own in (("h-1", "e-1"), ("h-2", "e-2")):
+        outcome = strict.outcome_for(health_id)
+        assert outcome.status == "review"
+        assert outcome.review_candidates[0].education_record_id == own
+        assert len(outcome.review_candidates) == 2
+
+
+def test_two_plausible_candidates_still_go_to_review(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    health = child("h-1")
+    education = [_moved(child("e-1")), child("e-2", postcode="LL57 2DG", address_lines=())]
+
+    outcome = link(
+        health=[*background[0], health], education=[*background[1], *education], settings=STRICT
+    ).outcome_for("h-1")
+
+    assert outcome.status == "review"
+    assert {c.education_record_id for c in outcome.review_candidates} == {"e-1", "e-2"}
