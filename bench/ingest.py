@@ -167,7 +167,9 @@ def measure_floor(url: str, body: bytes) -> float:
     submission = SubmissionIn.model_validate_json(body)
     rows = (health_record_row("7A4", str(submission.submission_id), r) for r in submission.records)
     with psycopg.connect(conninfo) as connection:
-        connection.execute("CREATE TEMP TABLE floor_copy (LIKE health_records INCLUDING DEFAULTS)")
+        # A regular table, committed: like the service's rows it is written to the WAL
+        # and flushed (a TEMP table would skip both and flatter the floor).
+        connection.execute("CREATE TABLE floor_copy (LIKE health_records INCLUDING ALL)")
         copy_rows(connection, rows, table="floor_copy")
     return time.perf_counter() - started
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -239,8 +239,11 @@ def _store_records(
             )
         )
     # Records sent again (moved authority, corrected, died, aged out) replace the old row.
-    record_ids = [record.record_id for record in [*retained, *leaving]]
-    delete_health_records(session, lhb_code=lhb, record_ids=record_ids)
+    # Nothing to replace when the board has no records left (a full extract just cleared
+    # them): skip shipping every record_id to the database.
+    if session.scalar(select(exists().where(HealthRecord.lhb_code == lhb))):
+        record_ids = [record.record_id for record in [*retained, *leaving]]
+        delete_health_records(session, lhb_code=lhb, record_ids=record_ids)
     bulk_insert_health_records(
         session, (health_record_row(lhb, str(submission.submission_id), r) for r in retained)
     )
