@@ -198,6 +198,9 @@ def keys_generate(
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="Run at most one queued job, then exit.")] = False,
+    drain: Annotated[
+        bool, typer.Option(help="Run queued jobs until none is left, then exit.")
+    ] = False,
 ) -> None:
     """Run queued reconciliations (several workers may share one PostgreSQL database)."""
     import time
@@ -212,7 +215,7 @@ def worker(
         while True:
             chain_all(sessions)
             ran = work_once(sessions=sessions, settings=linkage_settings(settings))
-            if once:
+            if once or (drain and ran is None):
                 err.print(f"ran reconciliation {ran}" if ran else "no reconciliation queued")
                 return
             if ran is None:
