@@ -8,8 +8,8 @@ type, and match the documented schema and headers. A pass without a token then p
 every endpoint except the token endpoint and the operations endpoints answers 401.
 
 Generation is derandomized (Hypothesis `derandomize=True`, no example database), so every
-run sends the same requests. Each generated case is sent once per caller (about 550 cases,
-about 2,200 requests per backend, plus the token-less pass); negative cases include ones
+run sends the same requests. Each generated case is sent as one caller in turn (over 2,000
+distinct cases per backend, plus the token-less pass); negative cases include ones
 the generator sends without the token on purpose, which must answer 401. Findings are
 collected, one per (operation, check, status), and reported together with a curl command
 that reproduces each. Runs on SQLite and PostgreSQL, about 30-40 s each.
@@ -44,7 +44,7 @@ from tests.factories import Credentials, access_token, make_case, make_client
 
 GeneratedCase: TypeAlias = schemathesis.Case[Any]
 BASE_URL = "http://testserver"
-EXAMPLES_PER_MODE = 23  # per operation, caller and generation mode
+EXAMPLES_PER_MODE = 92  # per operation and generation mode: over 2,000 cases in all
 UNAUTHENTICATED_EXAMPLES = 10
 OPEN_PATHS = {"/oauth2/token", "/healthz", "/readyz", "/metrics"}
 CHECKS = [
@@ -178,33 +178,37 @@ def test_fuzz_as_authorities_a_health_board_and_the_welsh_government(
     db.rollback()  # on SQLite an open transaction holds the write lock
     tokens = {identity.name: access_token(http, c) for identity, c, _ in callers}
 
+    generated = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         submitting = operation.method.upper() == "POST" and operation.path == "/v1/submissions"
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             negative = mode == schemathesis.GenerationMode.NEGATIVE
             strategy = operation.as_strategy(generation_mode=mode)
-            for index, case in enumerate(generate(strategy, EXAMPLES_PER_MODE, negative=negative)):
-                for identity, credentials, case_id in callers:
-                    generated_path = dict(case.path_parameters or {})
-                    if not negative and index % 2 == 0:
-                        # Every other valid case uses the caller's own ids, to get past the
-                        # ownership check into the handler; the rest keep the generated ones
-                        # (mostly another authority's: 404), negative ones their broken ones.
-                        own_la = identity.org if identity.org.startswith("W06") else None
-                        own = {"la_code": own_la, "case_id": case_id}
-                        case.path_parameters = {
-                            name: own[name] if own.get(name) else value
-                            for name, value in generated_path.items()
-                        }
-                    extra = _signed_body(case, credentials) if submitting else {}
-                    # Negative cases may also leave the token out on purpose (expecting 401).
-                    _without_authorization(case)
-                    auth = {"Authorization": f"Bearer {tokens[identity.name]}"}
-                    response = fuzzer.send(case, {**auth, **extra.pop("headers", {})}, **extra)
-                    _validate(fuzzer, case, response)
-                    case.path_parameters = generated_path
+            for case in generate(strategy, EXAMPLES_PER_MODE, negative=negative):
+                # Each generated case goes to one caller in turn, so every caller gets
+                # different cases; every other round uses the callers' own ids.
+                identity, credentials, case_id = callers[generated % len(callers)]
+                own_round = (generated // len(callers)) % 2 == 0
+                generated += 1
+                if not negative and own_round:
+                    # Own ids get past the ownership check into the handler; the rest keep
+                    # the generated ones (mostly another authority's: 404), negative ones
+                    # their broken ones.
+                    own_la = identity.org if identity.org.startswith("W06") else None
+                    own = {"la_code": own_la, "case_id": case_id}
+                    case.path_parameters = {
+                        name: own[name] if own.get(name) else value
+                        for name, value in dict(case.path_parameters or {}).items()
+                    }
+                extra = _signed_body(case, credentials) if submitting else {}
+                # Negative cases may also leave the token out on purpose (expecting 401).
+                _without_authorization(case)
+                auth = {"Authorization": f"Bearer {tokens[identity.name]}"}
+                response = fuzzer.send(case, {**auth, **extra.pop("headers", {})}, **extra)
+                _validate(fuzzer, case, response)
 
+    assert generated >= 2000, generated
     assert fuzzer.sent >= 2000, fuzzer.sent
     assert not fuzzer.findings, _report(fuzzer)
 
