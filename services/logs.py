@@ -35,3 +35,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # /readyz asks Alembic for the schema version; its per-call chatter is noise.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
