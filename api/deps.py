@@ -9,13 +9,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session as OrmSession
 
 from services import audit
 from services.clients import get_client
-from services.errors import FieldError, Forbidden, RateLimited, Unauthenticated, ValidationFailed
+from services.errors import (
+    FieldError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 from services.logs import request_id_var
 from services.tokens import verify_access_token
 
@@ -97,5 +104,18 @@ def throttle(request: Request, who: str) -> None:
         raise RateLimited(wait)
 
 
+def own_authority(caller: Caller, la_code: str) -> None:
+    """An authority's paths exist only for that authority: any other answers 404."""
+    if caller.org_code != la_code:
+        raise NotFound()
+
+
+LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
 SubmissionWriter = Annotated[Caller, Security(authenticated, scopes=["submissions:write"])]
 SubmissionReader = Annotated[Caller, Security(authenticated, scopes=["submissions:read"])]
+EducationWriter = Annotated[Caller, Security(authenticated, scopes=["education:write"])]
+CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
+CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
+# Changing a case also answers with it, so it needs both.
+CaseWorker = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]
+StatisticsReader = Annotated[Caller, Security(authenticated, scopes=["statistics:read"])]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -135,8 +135,6 @@ class CasePatch(Inbound):
 
 def case_out(case: Any, *, due_days: int = 28) -> CaseOut:
     """Shape a stored case for the wire."""
-    from datetime import timedelta
-
     transfer = None
     if case.transferred_from_la_code is not None and case.transfer_started_at is not None:
         transfer = TransferOut(

@@ -26,7 +26,7 @@ from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.tables import AuditEvent, AuditHead, AuditInbox
+from services.tables import AuditContent, AuditEvent, AuditHead, AuditInbox
 
 GENESIS_HASH = "0" * 64
 
@@ -86,6 +86,7 @@ def record(
 
 _PENDING = "cme_audit_pending"
 CHAIN_MODE = "cme_audit_chain"
+_CONTENT_FIELDS = tuple(AuditContent.__annotations__)
 
 
 @orm_events.listens_for(Session, "before_commit")
@@ -106,18 +107,8 @@ def chain_inbox(*, session: Session, limit: int = 5000) -> int:
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
     waiting = session.scalars(select(AuditInbox).order_by(AuditInbox.id).limit(limit)).all()
     for row in waiting:
-        chained = AuditEvent(
-            seq=head.seq + 1,
-            prev_hash=head.hash,
-            occurred_at=row.occurred_at,
-            request_id=row.request_id,
-            client_id=row.client_id,
-            org_code=row.org_code,
-            action=row.action,
-            object_type=row.object_type,
-            object_ids=list(row.object_ids),
-            record_count=row.record_count,
-        )
+        content = {name: getattr(row, name) for name in _CONTENT_FIELDS}
+        chained = AuditEvent(seq=head.seq + 1, prev_hash=head.hash, **content)
         chained.hash = _digest(head.hash, chained)
         session.add(chained)
         session.delete(row)

@@ -129,12 +129,9 @@ class HealthRecord(Base):
     sensitive: Mapped[bool] = mapped_column(Boolean)
 
 
-class AuditEvent(Base):
-    """Append-only, hash-chained. Triggers refuse UPDATE and DELETE (see migrations)."""
+class AuditContent:
+    """What an audit event says: ids and counts, never personal data."""
 
-    __tablename__ = "audit_events"
-
-    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str | None] = mapped_column(String(64))
@@ -143,6 +140,14 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_ids: Mapped[list[str]] = mapped_column(JSON)
     record_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuditEvent(AuditContent, Base):
+    """Append-only, hash-chained. Triggers refuse UPDATE and DELETE (see migrations)."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -288,7 +293,7 @@ class EnglandTransfer(Base):
     exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class AuditInbox(Base):
+class AuditInbox(AuditContent, Base):
     """Audit events written by requests, waiting for the chainer to link them.
 
     Requests append here without taking any shared lock; `audit.chain_inbox` moves rows in
@@ -298,11 +303,3 @@ class AuditInbox(Base):
     __tablename__ = "audit_inbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    request_id: Mapped[str | None] = mapped_column(String(64))
-    client_id: Mapped[str | None] = mapped_column(String(64))
-    org_code: Mapped[str | None] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str] = mapped_column(String(64))
-    object_ids: Mapped[list[str]] = mapped_column(JSON)
-    record_count: Mapped[int | None] = mapped_column(Integer)

@@ -6,31 +6,34 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, Security
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body, require_json
-from api.deps import Caller, Session, authenticated
+from api.deps import (
+    Caller,
+    CaseWorker,
+    CmeReader,
+    LaCode,
+    Session,
+    own_authority,
+)
 from api.responses import problems
 from schemas.cases import CaseOut, CasePage, CasePatch, CaseReason, case_out
 from services import case_outcomes, cases
 from services.case_csv import cases_csv
-from services.errors import FieldError, NotFound, ValidationFailed
+from services.errors import FieldError, ValidationFailed
 from services.parsing import is_plausible_moment, parse
 
 PATCH_MAX_BYTES = 64 * 1024
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}/cme-cases", tags=["cme cases"])
 
-LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
 CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
-CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
-CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]
 
 
 def _viewer(caller: Caller, la_code: str) -> cases.Viewer:
-    if caller.org_code != la_code:
-        raise NotFound()
+    own_authority(caller, la_code)
     return cases.Viewer(la_code, "cme:sensitive" in caller.scopes)
 
 
@@ -134,7 +137,7 @@ async def update_case(
     request: Request,
     response: Response,
     session: Session,
-    caller: CmeWriter,
+    caller: CaseWorker,
     la_code: LaCode,
     case_id: CaseId,
     if_match: Annotated[str | None, Header()] = None,

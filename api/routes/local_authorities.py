@@ -9,31 +9,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response, Security
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body
-from api.deps import Caller, Session, authenticated
+from api.deps import (
+    CmeReader,
+    CmeWriter,
+    EducationWriter,
+    LaCode,
+    Session,
+    own_authority,
+)
 from api.responses import problems
 from schemas.education import EducationRecordsReceipt
 from services import education
-from services.errors import NotFound, UnsupportedMediaType
+from services.errors import UnsupportedMediaType
 from services.reconciliation import queue
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local authorities"])
-
-LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
-
-
-def _own(caller: Caller, la_code: str) -> None:
-    if caller.org_code != la_code:
-        raise NotFound()
-
-
-EducationWriter = Annotated[Caller, Security(authenticated, scopes=["education:write"])]
-CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
-CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
 
 
 @router.put(
@@ -62,7 +57,7 @@ CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
 async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
 ) -> EducationRecordsReceipt:
-    _own(caller, la_code)
+    own_authority(caller, la_code)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in ("application/json", "text/csv"):
         raise UnsupportedMediaType("Content-Type must be application/json or text/csv.")
@@ -104,7 +99,7 @@ class ReconciliationOut(BaseModel):
 def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
 ) -> ReconciliationQueued:
-    _own(caller, la_code)
+    own_authority(caller, la_code)
     job = queue.enqueue(
         session=session, la_code=la_code, trigger="manual", requested_by=caller.client_id
     )
@@ -126,7 +121,7 @@ def read_reconciliation(
     la_code: LaCode,
     reconciliation_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> ReconciliationOut:
-    _own(caller, la_code)
+    own_authority(caller, la_code)
     job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
     return ReconciliationOut(
         reconciliation_id=job.reconciliation_id,

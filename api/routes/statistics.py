@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import Caller, Session, authenticated
+from api.deps import (
+    Session,
+    StatisticsReader,
+)
 from api.responses import problems
 from services.statistics import statistics
 
 router = APIRouter(tags=["statistics"])
-
-StatisticsReader = Annotated[Caller, Security(authenticated, scopes=["statistics:read"])]
 
 
 class AuthorityStatistics(BaseModel):

@@ -5,20 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Security
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import Caller, Session, authenticated
+from api.deps import (
+    CaseWorker,
+    CmeReader,
+    LaCode,
+    Session,
+    own_authority,
+)
 from api.responses import problems
 from services import transfers
-from services.errors import NotFound
 from services.tables import EnglandTransfer
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", tags=["cme cases"])
-
-LaCode = Annotated[str, Path(pattern=r"^W060000[0-9]{2}$", description="ONS GSS code.")]
-CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
-CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]
 
 
 class EnglandTransferOut(BaseModel):
@@ -50,11 +51,6 @@ def _shape(transfer: EnglandTransfer) -> EnglandTransferOut:
     )
 
 
-def _own(caller: Caller, la_code: str) -> None:
-    if caller.org_code != la_code:
-        raise NotFound()
-
-
 @router.get(
     "",
     response_model=EnglandTransferList,
@@ -69,7 +65,7 @@ def list_england_transfers(
     la_code: LaCode,
     pending: Annotated[bool, Query(description="Only those not yet exported.")] = True,
 ) -> EnglandTransferList:
-    _own(caller, la_code)
+    own_authority(caller, la_code)
     found = transfers.england_transfers(
         session=session, la_code=la_code, actor=caller.actor, pending_only=pending
     )
@@ -84,11 +80,11 @@ def list_england_transfers(
 )
 def mark_exported(
     session: Session,
-    caller: CmeWriter,
+    caller: CaseWorker,
     la_code: LaCode,
     transfer_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> EnglandTransferOut:
-    _own(caller, la_code)
+    own_authority(caller, la_code)
     return _shape(
         transfers.mark_exported(
             session=session, la_code=la_code, actor=caller.actor, transfer_id=transfer_id
