@@ -27,12 +27,12 @@ from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
-from services.audit_chainer import AuditChainer
-from services.db import make_engine, session_factory
-from services.durability import check_durability
-from services.rate_limit import TokenBuckets
-from services.service_key import load_service_key
+from services.access.rate_limit import TokenBuckets
+from services.access.service_key import load_service_key
+from services.audit.chainer import AuditChainer
 from services.settings import Settings, get_settings
+from services.store.db import make_engine, session_factory
+from services.store.durability import check_durability
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,15 @@ A route's signature reads as its permissions, e.g. `caller: HealthBoardWriter`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session as OrmSession
 
-from services import audit
-from services.clients import get_client
+from services.access.clients import get_client
+from services.access.tokens import verify_access_token
+from services.caller import Caller
 from services.errors import (
     FieldError,
     Forbidden,
@@ -24,7 +24,6 @@ from services.errors import (
     ValidationFailed,
 )
 from services.logs import request_id_var
-from services.tokens import verify_access_token
 
 
 def _session(request: Request) -> Iterator[OrmSession]:
@@ -42,17 +41,6 @@ def _session(request: Request) -> Iterator[OrmSession]:
 Session = Annotated[OrmSession, Depends(_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth2/token.")
-
-
-@dataclass(frozen=True)
-class Caller:
-    client_id: str
-    org_code: str
-    scopes: frozenset[str]
-
-    @property
-    def actor(self) -> audit.Actor:
-        return audit.Actor(self.client_id, self.org_code, request_id_var.get())
 
 
 def authenticated(
@@ -78,7 +66,12 @@ def authenticated(
         raise Forbidden(
             f"This token lacks the scope {' '.join(sorted(missing))}.", "insufficient_scope"
         )
-    return Caller(claims.client_id, claims.org_code, claims.scopes)
+    return Caller(
+        org_code=claims.org_code,
+        client_id=claims.client_id,
+        scopes=claims.scopes,
+        request_id=request_id_var.get(),
+    )
 
 
 def refuse_repeated_query_parameters(request: Request) -> None:

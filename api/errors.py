@@ -13,9 +13,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from schemas.problems import error_code, json_pointer
+from services.access.tokens import OAuthError
 from services.errors import FieldError, ServiceError
 from services.logs import request_id_var
-from services.tokens import OAuthError
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from sqlalchemy.engine import make_url
 from cli.push import fetch_token
 from cli.signing import detached_signature
 from schemas.submissions import SubmissionIn
-from services.bulk import copy_rows
-from services.keys import generate_key_pair, load_private_key
-from services.submissions import health_record_row
+from services.access.keys import generate_key_pair, load_private_key
+from services.intake.submissions import health_record_row
+from services.store.bulk import copy_rows
 from services.synthetic import build_submission, generate_health_records
 
 

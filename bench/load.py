@@ -59,13 +59,14 @@ from sqlalchemy.orm import Session
 
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
 from schemas.identifiers import nhs_number_check_digit
-from services.cases import Viewer, visible
-from services.db import make_engine
-from services.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from schemas.organisations import local_authority_codes
+from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.caller import Caller
+from services.cases.queries import visible
 from services.logs import configure_logging
-from services.organisations import local_authority_codes
 from services.reconciliation.cases import fingerprint
-from services.tables import CmeCase
+from services.store.db import make_engine
+from services.store.tables import CmeCase
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -934,7 +935,7 @@ def verdict(service: Stats, bare: Stats) -> None:
 
 def explain(url: str, la_code: str) -> None:
     """EXPLAIN ANALYZE of the case-page queries as services.cases.list_cases builds them."""
-    base = select(CmeCase).where(visible(Viewer(la_code, False)))
+    base = select(CmeCase).where(visible(Caller(org_code=la_code)))
     order = (CmeCase.updated_at, CmeCase.case_id)
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(conninfo, autocommit=True) as connection:

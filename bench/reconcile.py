@@ -32,20 +32,20 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas.organisations import organisation
 from schemas.submissions import SubmissionIn
-from services import audit
-from services.bulk import bulk_insert_health_records
-from services.db import make_engine, session_factory
-from services.education import replace_education_records
+from services.caller import Caller
+from services.intake.education import replace_education_records
+from services.intake.submissions import health_record_row
 from services.linkage import LinkageSettings, link
-from services.organisations import organisation
 from services.reconciliation import run as reconciliation_run
-from services.schema_version import upgrade_to_head
-from services.submissions import health_record_row
+from services.store.bulk import bulk_insert_health_records
+from services.store.db import make_engine, session_factory
+from services.store.schema_version import upgrade_to_head
+from services.store.tables import CmeCase, EducationRecord, HealthRecord, Reconciliation, Submission
 from services.synthetic import Population, build_submission, generate_population
 from services.synthetic.places import local_authority_codes
 from services.synthetic.population import TRULY_MISSING, ChildTruth
-from services.tables import CmeCase, EducationRecord, HealthRecord, Reconciliation, Submission
 
 CARDIFF = "W06000015"
 Sessions = sessionmaker[Session]
@@ -147,7 +147,7 @@ def _load(sessions: Sessions, population: Population, las: list[str]) -> None:
             replace_education_records(
                 session=session,
                 la_code=la,
-                actor=audit.Actor("bench", la),
+                caller=Caller(org_code=la, client_id="bench"),
                 body=body,
                 media_type="json",
             )

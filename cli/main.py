@@ -18,14 +18,16 @@ from cli import operator
 from cli import pull as pull_command
 from cli import push as push_command
 from cli import synth as synth_command
-from services import audit, clients
-from services.audit_chainer import chain_all
-from services.db import make_engine, session_factory
+from services import audit
+from services.access import clients
+from services.access.keys import generate_key_pair, key_id, load_public_key, public_jwk
+from services.audit.chainer import chain_all
+from services.caller import Caller
 from services.errors import ServiceError
-from services.keys import generate_key_pair, key_id, load_public_key, public_jwk
 from services.logs import configure_logging
-from services.schema_version import upgrade_to_head
 from services.settings import get_settings
+from services.store.db import make_engine, session_factory
+from services.store.schema_version import upgrade_to_head
 
 app = typer.Typer(help="CME Exchange: children missing education, NHS Wales to local authorities.")
 db_app = typer.Typer(help="The database.")
@@ -113,7 +115,7 @@ def clients_add(
             )
             audit.record(
                 session=session,
-                actor=audit.Actor(None, None),
+                caller=Caller.operator(),
                 action="client.registered",
                 object_type="client",
                 object_ids=[registration.client_id, registration.kid],
@@ -142,7 +144,7 @@ def clients_add_key(
             kid = clients.add_key(session=session, client_id=client_id, key=key)
             audit.record(
                 session=session,
-                actor=audit.Actor(None, None),
+                caller=Caller.operator(),
                 action="client.key_added",
                 object_type="client",
                 object_ids=[client_id, kid],
@@ -166,7 +168,7 @@ def clients_revoke_key(
             clients.revoke_key(session=session, client_id=client_id, kid=kid)
             audit.record(
                 session=session,
-                actor=audit.Actor(None, None),
+                caller=Caller.operator(),
                 action="client.key_revoked",
                 object_type="client",
                 object_ids=[client_id, kid],

@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from services import retention, transfers
-from services.db import make_engine, session_factory, transaction
+from services.cases import transfers
 from services.errors import ServiceError
+from services.governance import retention
 from services.settings import get_settings
+from services.store.db import make_engine, session_factory, transaction
 
 err = Console(stderr=True)
 

@@ -20,8 +20,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli.push import fetch_token
 from schemas.cases import CaseOut
-from services.case_csv import cases_csv
-from services.keys import load_private_key
+from services.access.keys import load_private_key
+from services.cases.csv_export import cases_csv
 
 console = Console(stderr=True)
 PAGE_SIZE = 500

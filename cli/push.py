@@ -23,7 +23,7 @@ from rich.table import Table
 
 from cli.extracts import ExtractError, read_extract
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
-from services.keys import SigningAlgorithm, load_private_key
+from services.access.keys import SigningAlgorithm, load_private_key
 
 console = Console(stderr=True)
 _UPLOAD_CHUNK = 256 * 1024

@@ -12,8 +12,8 @@ import uuid
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from services.jose import registry_for
-from services.keys import SigningAlgorithm
+from services.access.jose import registry_for
+from services.access.keys import SigningAlgorithm
 
 PrivateKey = ECKey | OKPKey | RSAKey
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.organisations import organisation
+from schemas.organisations import organisation
 from services.synthetic import (
     TRUTH_CATEGORIES,
     Population,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import services.tables  # noqa: F401  (registers every table on the metadata)
-from services.db import Base, make_engine
+import services.store.tables  # noqa: F401  (registers every table on the metadata)
+from services.store.db import Base, make_engine
 
 config = context.config
 

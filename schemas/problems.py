@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, Field, ValidationError
 
-from services.errors import FieldError
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in a request body, located by a JSON Pointer (RFC 6901)."""
+
+    pointer: str
+    code: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "code": self.code, "detail": self.detail}
+
 
 # pydantic's error types mapped onto our stable, documented codes. Our own validators raise
 # PydanticCustomError with the code as the type, so those pass through unchanged.

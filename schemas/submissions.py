@@ -17,7 +17,7 @@ from schemas.identifiers import (
     PersonName,
     Postcode,
 )
-from services.organisations import is_health_board, is_local_authority
+from schemas.organisations import is_health_board, is_local_authority
 
 Sex = Literal["F", "M", "U", "Z"]
 

@@ -9,17 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class FieldError:
-    """One problem in a request body, located by a JSON Pointer (RFC 6901)."""
-
-    pointer: str
-    code: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"pointer": self.pointer, "code": self.code, "detail": self.detail}
+# A field problem is part of the wire contract; services raise it inside ValidationFailed.
+from schemas.problems import FieldError
 
 
 @dataclass
@@ -98,3 +89,18 @@ class RateLimited(ServiceError):
             title="Too many requests",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+__all__ = [
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ServiceError",
+    "SignatureInvalid",
+    "Unauthenticated",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+]

@@ -27,9 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from services.db import make_engine
-from services.schema_version import upgrade_to_head
 from services.settings import Settings
+from services.store.db import make_engine
+from services.store.schema_version import upgrade_to_head
 from tests.factories import Credentials, make_client
 
 POSTGRES_URL = os.environ.get(

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
-from services.clients import register_client
-from services.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.access.clients import register_client
+from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
 
 TOKEN_URL = "http://testserver/oauth2/token"
 EXTRACTED_AT = datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
@@ -205,7 +205,7 @@ def make_case(session: Session, *, la_code: str = "W06000015", **overrides: Any)
     from datetime import UTC, datetime
 
     from services.reconciliation.cases import fingerprint
-    from services.tables import CmeCase
+    from services.store.tables import CmeCase
 
     now = datetime.now(UTC)
     child: dict[str, Any] = {

@@ -12,9 +12,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services import audit
-from services.db import make_engine, session_factory
+from services.caller import Caller
+from services.store.db import make_engine, session_factory
 
-ACTOR = audit.Actor("cli_test", "W06000015", "req-1")
+CALLER = Caller(org_code="W06000015", client_id="cli_test", request_id="req-1")
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def append(engine: Engine, n: int) -> None:
         for i in range(n):
             audit.record(
                 session=session,
-                actor=ACTOR,
+                caller=CALLER,
                 action="case.read",
                 object_type="cme_case",
                 object_ids=[f"case-{i}"],
@@ -114,6 +115,7 @@ def test_events_carry_ids_and_counts_only(engine: Engine) -> None:
         "occurred_at",
         "request_id",
         "client_id",
+        "officer",
         "org_code",
         "action",
         "object_type",
@@ -124,11 +126,37 @@ def test_events_carry_ids_and_counts_only(engine: Engine) -> None:
     }
 
 
+@pytest.mark.parametrize("chain_mode", ["commit", "background"])
+def test_an_officer_is_named_in_the_chain_and_editing_the_name_breaks_it(
+    engine: Engine, chain_mode: str
+) -> None:
+    officer = Caller(org_code="W06000015", officer="sub-0042", request_id="req-2")
+    with session_factory(engine, audit_chain=chain_mode)() as session, session.begin():
+        audit.record(
+            session=session,
+            caller=officer,
+            action="case.read",
+            object_type="cme_case",
+            object_ids=["case-1"],
+        )
+    with session_factory(engine)() as session, session.begin():
+        audit.chain_inbox(session=session)
+    append(engine, 1)  # an API client's event after it, without an officer
+
+    with Session(engine) as session:
+        named = session.execute(text("SELECT officer, client_id FROM audit_events")).all()
+    assert sorted(named, key=str) == sorted([("sub-0042", None), (None, "cli_test")], key=str)
+    assert verify(engine) == (2, None)
+
+    tamper(engine, "UPDATE audit_events SET officer = 'sub-0043' WHERE officer IS NOT NULL")
+    assert verify(engine) == (0, audit.ChainBreak(1, "content does not match its hash (edited)"))
+
+
 def test_background_mode_appends_to_the_inbox_and_the_chainer_links_it(engine: Engine) -> None:
     from sqlalchemy import func, select
 
-    from services.audit_chainer import chain_all
-    from services.tables import AuditEvent, AuditInbox
+    from services.audit.chainer import chain_all
+    from services.store.tables import AuditEvent, AuditInbox
 
     background = session_factory(engine, audit_chain="background")
     with ThreadPoolExecutor(max_workers=10) as pool:
@@ -148,7 +176,7 @@ def _append_with(sessions: Any, n: int) -> None:
         for i in range(n):
             audit.record(
                 session=session,
-                actor=ACTOR,
+                caller=CALLER,
                 action="case.read",
                 object_type="cme_case",
                 object_ids=[f"case-{i}"],

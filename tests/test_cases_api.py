@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.organisations import local_authority_codes
-from services.tables import CmeCase, EnglandTransfer, ReviewDecision
+from schemas.organisations import local_authority_codes
+from services.store.tables import CmeCase, EnglandTransfer, ReviewDecision
 from tests.factories import Credentials, access_token, bearer, make_case, make_client
 
 CARDIFF = "W06000015"

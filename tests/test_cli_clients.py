@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from services.db import is_sqlite, make_engine
-from services.keys import generate_key_pair, key_id, load_public_key, public_jwk
+from services.access.keys import generate_key_pair, key_id, load_public_key, public_jwk
 from services.settings import get_settings
-from services.tables import AuditEvent, Client, ClientKey
+from services.store.db import is_sqlite, make_engine
+from services.store.tables import AuditEvent, Client, ClientKey
 
 runner = CliRunner()
 

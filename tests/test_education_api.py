@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas.identifiers import upn_check_letter
-from services.tables import AuditEvent, EducationRecord, EducationSet
+from services.store.tables import AuditEvent, EducationRecord, EducationSet
 from tests.factories import (
     Credentials,
     bearer,

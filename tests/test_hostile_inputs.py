@@ -36,8 +36,8 @@ from sqlalchemy import Engine, MetaData, select, text
 from sqlalchemy.orm import Session
 
 from cli.signing import ASSERTION_TYPE
-from services.cases import etag
-from services.tables import CmeCase, HealthRecord
+from services.cases.queries import etag
+from services.store.tables import CmeCase, HealthRecord
 from tests.factories import (
     Credentials,
     access_token,
@@ -890,7 +890,7 @@ def test_sql_text_in_a_patch_is_stored_literally(world: World, db: Session) -> N
 
 
 def test_formula_text_in_an_education_csv_is_stored_literally(world: World, db: Session) -> None:
-    from services.tables import EducationRecord
+    from services.store.tables import EducationRecord
 
     quoted = '"' + HYPERLINK.replace('"', '""') + '"'
     body = _csv(CSV_HEADER, f"2026-01-20,upn-1,{quoted},+Evans,2015-03-02,maintained_school\n")

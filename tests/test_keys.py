@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from services.keys import KeyRefused, key_id, load_public_key, public_jwk
+from services.access.keys import KeyRefused, key_id, load_public_key, public_jwk
 
 PrivateNative = (
     ec.EllipticCurvePrivateKey

@@ -6,8 +6,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from services.db import Base, make_engine
-from services.schema_version import alembic_config, current_revision, head_revision
+from services.store.db import Base, make_engine
+from services.store.schema_version import alembic_config, current_revision, head_revision
 
 
 def test_migrated_schema_matches_the_tables(database_url: str) -> None:

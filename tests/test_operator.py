@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cme
 from services.settings import get_settings
-from services.tables import AuditEvent, CmeCase, EnglandTransfer
+from services.store.tables import AuditEvent, CmeCase, EnglandTransfer
 from tests.factories import Credentials, bearer, make_case, make_client, nhs_number
 
 CARDIFF = "W06000015"

@@ -172,7 +172,7 @@ def test_push_prints_validation_errors_and_fails(service: str, tmp_path: Path) -
 def test_pull_follows_cursors_and_is_incremental(
     service: str, database_url: str, tmp_path: Path
 ) -> None:
-    from services.db import make_engine, session_factory
+    from services.store.db import make_engine, session_factory
     from tests.factories import make_case
 
     runner = CliRunner()

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from services.rate_limit import TokenBuckets
+from services.access.rate_limit import TokenBuckets
 from services.settings import Settings
 from tests.factories import Credentials, access_token, make_case, make_client
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from services.linkage import LinkageSettings
 from services.reconciliation import run as run_module
 from services.reconciliation.worker import work_once
-from services.tables import (
+from services.store.tables import (
     CmeCase,
     EducationRecord,
     EducationSet,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from services.tables import Reconciliation
+from services.store.tables import Reconciliation
 from tests.factories import bearer, make_case, make_client
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from services.tables import AuditEvent, HealthRecord, Submission
+from services.store.tables import AuditEvent, HealthRecord, Submission
 from tests.factories import (
     Credentials,
     access_token,

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cli.signing import b64url, detached_signature
-from services.keys import generate_key_pair, load_private_key
-from services.tables import AuditEvent, HealthRecord, Submission
+from services.access.keys import generate_key_pair, load_private_key
+from services.store.tables import AuditEvent, HealthRecord, Submission
 from tests.factories import (
     Credentials,
     access_token,

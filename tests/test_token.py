@@ -33,11 +33,11 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from cli.signing import ASSERTION_TYPE, b64url, client_assertion
-from services.clients import revoke_key
-from services.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.access.clients import revoke_key
+from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.access.tokens import TokenRequest, exchange
 from services.settings import Settings
-from services.tables import AuditEvent, UsedAssertion
-from services.tokens import TokenRequest, exchange
+from services.store.tables import AuditEvent, UsedAssertion
 from tests.factories import (
     TOKEN_URL,
     Credentials,

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body, require_json
 from api.deps import (
-    Caller,
     CaseWorker,
     CmeReader,
     LaCode,
@@ -20,21 +19,17 @@ from api.deps import (
 )
 from api.responses import problems
 from schemas.cases import CaseOut, CasePage, CasePatch, CaseReason, case_out
-from services import case_outcomes, cases
-from services.case_csv import cases_csv
+from services.cases import outcomes as case_outcomes
+from services.cases import queries as cases
+from services.cases.csv_export import cases_csv
 from services.errors import FieldError, ValidationFailed
-from services.parsing import is_plausible_moment, parse
+from services.intake.parsing import is_plausible_moment, parse
 
 PATCH_MAX_BYTES = 64 * 1024
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}/cme-cases", tags=["cme cases"])
 
 CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
-
-
-def _viewer(caller: Caller, la_code: str) -> cases.Viewer:
-    own_authority(caller, la_code)
-    return cases.Viewer(la_code, "cme:sensitive" in caller.scopes)
 
 
 @router.get(
@@ -64,7 +59,7 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=cases.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    viewer = _viewer(caller, la_code)
+    own_authority(caller, la_code)
     if updated_since is not None and (
         updated_since.tzinfo is None or not is_plausible_moment(updated_since)
     ):
@@ -79,8 +74,7 @@ def list_cases(
         )
     page, next_cursor = cases.list_cases(
         session=session,
-        viewer=viewer,
-        actor=caller.actor,
+        caller=caller,
         filters=cases.CaseFilter(status, reason, updated_since),
         limit=limit,
         cursor=cursor,
@@ -105,9 +99,8 @@ def list_cases(
 def read_case(
     response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
 ) -> CaseOut:
-    case = cases.get_case(
-        session=session, viewer=_viewer(caller, la_code), actor=caller.actor, case_id=case_id
-    )
+    own_authority(caller, la_code)
+    case = cases.get_case(session=session, caller=caller, case_id=case_id)
     response.headers["ETag"] = cases.etag(case)
     return case_out(case)
 
@@ -142,7 +135,7 @@ async def update_case(
     case_id: CaseId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CaseOut:
-    viewer = _viewer(caller, la_code)
+    own_authority(caller, la_code)
     require_json(request)
     body, _ = await read_limited_body(request, max_bytes=PATCH_MAX_BYTES)
     # Parsed as JSON by the strict model itself, exactly like every other inbound body.
@@ -150,8 +143,7 @@ async def update_case(
     case = await run_in_threadpool(
         case_outcomes.update_case,
         session=session,
-        viewer=viewer,
-        actor=caller.actor,
+        caller=caller,
         case_id=case_id,
         if_match=if_match,
         patch=patch,

@@ -24,8 +24,8 @@ from api.deps import (
 )
 from api.responses import problems
 from schemas.education import EducationRecordsReceipt
-from services import education
 from services.errors import UnsupportedMediaType
+from services.intake import education
 from services.reconciliation import queue
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local authorities"])
@@ -66,7 +66,7 @@ async def replace_education_records(
         education.replace_education_records,
         session=session,
         la_code=la_code,
-        actor=caller.actor,
+        caller=caller,
         body=body,
         media_type="json" if media_type == "application/json" else "csv",
     )

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import problem_response
 from api.responses import problems
-from services.schema_version import current_revision, head_revision
+from services.store.schema_version import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 

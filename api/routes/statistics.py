@@ -12,7 +12,7 @@ from api.deps import (
     StatisticsReader,
 )
 from api.responses import problems
-from services.statistics import statistics
+from services.governance.statistics import statistics
 
 router = APIRouter(tags=["statistics"])
 
@@ -47,4 +47,4 @@ class Statistics(BaseModel):
     responses=problems(401, 403, 429),
 )
 def read_statistics(session: Session, caller: StatisticsReader) -> dict[str, Any]:
-    return statistics(session=session, actor=caller.actor)
+    return statistics(session=session, caller=caller)

@@ -11,8 +11,8 @@ from api.body import read_limited_body, require_json
 from api.deps import Session, SubmissionReader, SubmissionWriter
 from api.responses import problems
 from schemas.submissions import Receipt
-from services import submissions
-from services.signatures import SIGNATURE_HEADER
+from services.access.signatures import SIGNATURE_HEADER
+from services.intake import submissions
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 
@@ -58,8 +58,7 @@ async def create_submission(
     outcome = await run_in_threadpool(
         submissions.ingest,
         session=session,
-        caller=submissions.Caller(caller.client_id, caller.org_code),
-        actor=caller.actor,
+        caller=caller,
         body=body,
         signature=signature,
         body_gzip=body_gzip,
@@ -81,7 +80,6 @@ def read_submission(
 ) -> Receipt:
     return submissions.read_receipt(
         session=session,
-        caller=submissions.Caller(caller.client_id, caller.org_code),
-        actor=caller.actor,
+        caller=caller,
         submission_id=submission_id.lower(),
     )

@@ -17,9 +17,10 @@ from api.body import read_limited_body
 from api.deps import Session, throttle
 from schemas.problems import OAuthProblem, Problem
 from services import audit
+from services.access.tokens import ASSERTION_TYPE, IssuedToken, OAuthError, TokenRequest, exchange
+from services.caller import Caller
 from services.errors import ServiceError
 from services.logs import request_id_var
-from services.tokens import ASSERTION_TYPE, IssuedToken, OAuthError, TokenRequest, exchange
 
 router = APIRouter(tags=["authentication"])
 
@@ -122,7 +123,9 @@ def _issue(request: Request, session: Session, form: TokenRequest) -> IssuedToke
     )
     audit.record(
         session=session,
-        actor=audit.Actor(issued.client_id, issued.org_code, request_id_var.get()),
+        caller=Caller(
+            org_code=issued.org_code, client_id=issued.client_id, request_id=request_id_var.get()
+        ),
         action="token.issued",
         object_type="client",
         object_ids=[issued.client_id],

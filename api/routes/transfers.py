@@ -16,8 +16,8 @@ from api.deps import (
     own_authority,
 )
 from api.responses import problems
-from services import transfers
-from services.tables import EnglandTransfer
+from services.cases import transfers
+from services.store.tables import EnglandTransfer
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", tags=["cme cases"])
 
@@ -67,7 +67,7 @@ def list_england_transfers(
 ) -> EnglandTransferList:
     own_authority(caller, la_code)
     found = transfers.england_transfers(
-        session=session, la_code=la_code, actor=caller.actor, pending_only=pending
+        session=session, la_code=la_code, caller=caller, pending_only=pending
     )
     return EnglandTransferList(items=[_shape(t) for t in found])
 
@@ -87,6 +87,6 @@ def mark_exported(
     own_authority(caller, la_code)
     return _shape(
         transfers.mark_exported(
-            session=session, la_code=la_code, actor=caller.actor, transfer_id=transfer_id
+            session=session, la_code=la_code, caller=caller, transfer_id=transfer_id
         )
     )

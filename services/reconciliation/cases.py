@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.reconciliation.decisions import Decision, EducationFacts, Provision
-from services.tables import CmeCase
+from services.store.tables import CmeCase
 
 # Not missing any more: the outcome a case closes with, by what the child was found in.
 CLOSING_OUTCOME: Mapping[Provision, str] = {

@@ -15,7 +15,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from services.errors import Conflict, NotFound
-from services.tables import EducationSet, HealthRecord, Reconciliation
+from services.store.tables import EducationSet, HealthRecord, Reconciliation
 
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 3

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from schemas.school_age import compulsory_school_age_birth_dates
 from services import audit
+from services.caller import Caller
 from services.linkage import LinkageSettings, PersonRecord, link
 from services.reconciliation.cases import (
     Source,
@@ -30,7 +31,7 @@ from services.reconciliation.cases import (
     open_or_update,
 )
 from services.reconciliation.decisions import EducationFacts, apply_review_decision, decide
-from services.tables import (
+from services.store.tables import (
     CmeCase,
     EducationRecord,
     EducationSet,
@@ -143,7 +144,7 @@ def reconcile(
     }
     audit.record(
         session=session,
-        actor=audit.Actor(None, la_code, None),
+        caller=Caller.service_for(la_code),
         action="reconciliation.succeeded",
         object_type="reconciliation",
         object_ids=[job.reconciliation_id],

@@ -17,7 +17,7 @@ from services.linkage import LinkageSettings
 from services.reconciliation.queue import claim_next
 from services.reconciliation.run import NothingToReconcile, reconcile
 from services.settings import Settings
-from services.tables import Reconciliation
+from services.store.tables import Reconciliation
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from random import Random
 from typing import Final
 
 from schemas.identifiers import upn_check_letter
-from services.organisations import organisation
+from schemas.organisations import organisation
 from services.synthetic.places import LocalAuthorityArea
 
 # Roughly one primary school per 220 children of compulsory school age and one secondary

@@ -68,8 +68,8 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
-from services.keys import SigningAlgorithm, generate_key_pair, load_private_key
-from services.signatures import SIGNATURE_HEADER
+from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.access.signatures import SIGNATURE_HEADER
 from services.synthetic import build_submission, generate_health_records
 
 KillMode = Literal["service", "postgres", "both"]

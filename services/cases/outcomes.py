@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.cases import CasePatch, ChildCorrection
+from schemas.organisations import is_local_authority
 from services import audit
-from services.cases import Viewer, find_for_update
+from services.caller import Caller
+from services.cases.queries import find_for_update
 from services.errors import Conflict, FieldError, ServiceError, ValidationFailed
-from services.organisations import is_local_authority
 from services.reconciliation.cases import CLOSING_OUTCOME, fingerprint
-from services.tables import CmeCase, EnglandTransfer, ReviewDecision
+from services.store.tables import CmeCase, EnglandTransfer, ReviewDecision
 
 ENGLAND = "england"
 
@@ -28,21 +29,20 @@ ENGLAND = "england"
 def update_case(
     *,
     session: Session,
-    viewer: Viewer,
-    actor: audit.Actor,
+    caller: Caller,
     case_id: str,
     if_match: str | None,
     patch: CasePatch,
 ) -> CmeCase:
-    case = find_for_update(session=session, viewer=viewer, case_id=case_id, if_match=if_match)
-    _check(case, patch, viewer)
+    case = find_for_update(session=session, caller=caller, case_id=case_id, if_match=if_match)
+    _check(case, patch, caller)
     now = datetime.now(UTC)
     if patch.child is not None:
         _rectify(case, patch.child)
     if patch.note is not None:
         case.note = patch.note
     if patch.review_decision is not None:
-        _apply_review(session, case, patch.review_decision.education_record_id, actor, now)
+        _apply_review(session, case, patch.review_decision.education_record_id, caller, now)
     if patch.status == "closed" and patch.outcome is not None:
         _close(session, case, patch, now)
     if case.transfer_started_at is not None and case.transfer_acknowledged_at is None:
@@ -50,7 +50,7 @@ def update_case(
     case.updated_at, case.version = now, case.version + 1
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="case.updated",
         object_type="cme_case",
         object_ids=[case.case_id],
@@ -59,7 +59,7 @@ def update_case(
     return case
 
 
-def _check(case: CmeCase, patch: CasePatch, viewer: Viewer) -> None:
+def _check(case: CmeCase, patch: CasePatch, caller: Caller) -> None:
     problems: list[FieldError] = []
     if all(getattr(patch, name) is None for name in type(patch).model_fields):
         problems.append(FieldError("", "empty_patch", "Nothing to change."))
@@ -86,7 +86,7 @@ def _check(case: CmeCase, patch: CasePatch, viewer: Viewer) -> None:
     if (
         receiving is not None
         and receiving != ENGLAND
-        and (not is_local_authority(receiving) or receiving == viewer.la_code)
+        and (not is_local_authority(receiving) or receiving == caller.org_code)
     ):
         problems.append(
             FieldError(
@@ -139,7 +139,7 @@ def _rectify(case: CmeCase, correction: ChildCorrection) -> None:
 
 
 def _apply_review(
-    session: Session, case: CmeCase, chosen: str | None, actor: audit.Actor, now: datetime
+    session: Session, case: CmeCase, chosen: str | None, caller: Caller, now: datetime
 ) -> None:
     remembered = session.get(
         ReviewDecision, (case.la_code, case.source_lhb_code, case.source_record_id)
@@ -151,7 +151,7 @@ def _apply_review(
         session.add(remembered)
     remembered.education_record_id = chosen
     remembered.child_fingerprint = case.child_fingerprint
-    remembered.decided_at, remembered.decided_by = now, actor.client_id or "operator"
+    remembered.decided_at, remembered.decided_by = now, caller.client_id or "operator"
     if chosen is None:
         case.reason, case.candidates = "not_found_in_education_records", []
         return

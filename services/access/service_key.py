@@ -13,7 +13,7 @@ from pathlib import Path
 
 from joserfc.jwk import ECKey
 
-from services.keys import generate_key_pair
+from services.access.keys import generate_key_pair
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

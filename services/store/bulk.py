@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, delete, insert
 from sqlalchemy.orm import Session
 
-from services.db import Base
-from services.tables import EducationRecord, HealthRecord
+from services.store.db import Base
+from services.store.tables import EducationRecord, HealthRecord
 
 HEALTH_RECORD_COLUMNS = (
     "lhb_code",

@@ -15,16 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas.cases import Outcome
+from schemas.organisations import organisations
 from services import audit
-from services.organisations import organisations
+from services.caller import Caller
 from services.reconciliation.decisions import PROVISIONS
-from services.tables import CmeCase, Reconciliation
+from services.store.tables import CmeCase, Reconciliation
 
 SMALL = range(1, 5)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
-def statistics(*, session: Session, actor: audit.Actor) -> dict[str, Any]:
+def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:
     latest = _latest_summaries(session)
     opened = dict(
         session.execute(select(CmeCase.la_code, func.count()).group_by(CmeCase.la_code)).all()
@@ -80,7 +81,7 @@ def statistics(*, session: Session, actor: audit.Actor) -> dict[str, Any]:
         authorities.append(entry)
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="statistics.read",
         object_type="statistics",
         object_ids=[],

@@ -11,10 +11,10 @@ import gzip
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -23,24 +23,16 @@ from sqlalchemy.orm import Session
 from schemas.school_age import compulsory_school_age_birth_dates
 from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
 from services import audit
-from services.bulk import bulk_insert_health_records, delete_health_records
+from services.access.signatures import verify_detached
+from services.caller import Caller
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from services.parsing import is_plausible_moment, parse
+from services.intake.parsing import is_plausible_moment, parse
 from services.reconciliation.cases import close_cases_of_deceased
 from services.reconciliation.queue import enqueue_if_ready
-from services.signatures import verify_detached
-from services.tables import HealthRecord, Submission
+from services.store.bulk import bulk_insert_health_records, delete_health_records
+from services.store.tables import HealthRecord, Submission
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 2000
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Caller:
-    client_id: str
-    org_code: str
 
 
 @dataclass(frozen=True)
@@ -53,14 +45,13 @@ def ingest(
     *,
     session: Session,
     caller: Caller,
-    actor: audit.Actor,
     body: bytes,
     signature: str | None,
     body_gzip: bytes | None = None,
 ) -> Outcome:
     """Verify, validate and store one submission. `body_gzip`, when the client sent gzip,
     is kept as the stored copy so the body is not compressed a second time."""
-    verify_detached(session=session, client_id=caller.client_id, signature=signature, body=body)
+    verify_detached(session=session, client_id=caller.client, signature=signature, body=body)
     digest = hashlib.sha256(body).hexdigest()
     submission = _parse(body)
     if submission.lhb_code != caller.org_code:
@@ -89,7 +80,7 @@ def ingest(
     row = Submission(
         submission_id=receipt.submission_id,
         lhb_code=submission.lhb_code,
-        client_id=caller.client_id,
+        client_id=caller.client,
         extract_type=submission.extract_type,
         extracted_at=submission.extracted_at,
         received_at=received_at,
@@ -118,7 +109,7 @@ def ingest(
         enqueue_if_ready(session=session, la_code=la_code, trigger="submission")
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="submission.received",
         object_type="submission",
         object_ids=[receipt.submission_id],
@@ -136,9 +127,7 @@ def ingest(
     return Outcome(receipt, created=True)
 
 
-def read_receipt(
-    *, session: Session, caller: Caller, actor: audit.Actor, submission_id: str
-) -> Receipt:
+def read_receipt(*, session: Session, caller: Caller, submission_id: str) -> Receipt:
     row = session.scalar(
         select(Submission).where(
             Submission.submission_id == submission_id, Submission.lhb_code == caller.org_code
@@ -148,7 +137,7 @@ def read_receipt(
         raise NotFound("No such submission for this health board.")
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="submission.receipt_read",
         object_type="submission",
         object_ids=[submission_id],
@@ -270,8 +259,3 @@ def health_record_row(lhb_code: str, submission_id: str, record: HealthRecordIn)
         record.gp_practice_code,
         record.sensitive,
     )
-
-
-def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]

@@ -19,18 +19,13 @@ from sqlalchemy import ColumnElement, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from services import audit
+from services.caller import Caller
 from services.errors import NotFound, ServiceError
-from services.parsing import is_plausible_moment
-from services.tables import CmeCase
+from services.intake.parsing import is_plausible_moment
+from services.store.tables import CmeCase
 
 MAX_PAGE = 1000
 _CASE_ID = re.compile(r"[0-9a-f-]{36}")
-
-
-@dataclass(frozen=True)
-class Viewer:
-    la_code: str
-    sees_sensitive: bool
 
 
 @dataclass(frozen=True)
@@ -40,22 +35,21 @@ class CaseFilter:
     updated_since: datetime | None = None
 
 
-def visible(viewer: Viewer) -> ColumnElement[bool]:
+def visible(caller: Caller) -> ColumnElement[bool]:
     """The caller's own, unrestricted cases; sensitive ones only with clearance."""
-    own = and_(CmeCase.la_code == viewer.la_code, CmeCase.restricted.is_(False))
-    return own if viewer.sees_sensitive else and_(own, CmeCase.sensitive.is_(False))
+    own = and_(CmeCase.la_code == caller.org_code, CmeCase.restricted.is_(False))
+    return own if caller.sees_sensitive else and_(own, CmeCase.sensitive.is_(False))
 
 
 def list_cases(
     *,
     session: Session,
-    viewer: Viewer,
-    actor: audit.Actor,
+    caller: Caller,
     filters: CaseFilter,
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[CmeCase], str | None]:
-    statement = select(CmeCase).where(visible(viewer))
+    statement = select(CmeCase).where(visible(caller))
     if filters.status is not None:
         statement = statement.where(CmeCase.status == filters.status)
     if filters.reason is not None:
@@ -75,7 +69,7 @@ def list_cases(
     _acknowledge_transfers(page)
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="case.listed",
         object_type="cme_case",
         object_ids=[c.case_id for c in page],
@@ -84,12 +78,12 @@ def list_cases(
     return page, encode_cursor(page[-1]) if more else None
 
 
-def get_case(*, session: Session, viewer: Viewer, actor: audit.Actor, case_id: str) -> CmeCase:
-    case = _find(session, viewer, case_id, lock=False)
+def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
+    case = _find(session, caller, case_id, lock=False)
     _acknowledge_transfers([case])
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="case.read",
         object_type="cme_case",
         object_ids=[case_id],
@@ -101,8 +95,8 @@ def etag(case: CmeCase) -> str:
     return f'"{case.case_id}.{case.version}"'
 
 
-def _find(session: Session, viewer: Viewer, case_id: str, *, lock: bool) -> CmeCase:
-    statement = select(CmeCase).where(visible(viewer), CmeCase.case_id == case_id)
+def _find(session: Session, caller: Caller, case_id: str, *, lock: bool) -> CmeCase:
+    statement = select(CmeCase).where(visible(caller), CmeCase.case_id == case_id)
     case = session.scalar(statement.with_for_update() if lock else statement)
     if case is None:
         raise NotFound("No such case for this authority.")
@@ -118,9 +112,9 @@ def _acknowledge_transfers(cases: Sequence[CmeCase]) -> None:
 
 
 def find_for_update(
-    *, session: Session, viewer: Viewer, case_id: str, if_match: str | None
+    *, session: Session, caller: Caller, case_id: str, if_match: str | None
 ) -> CmeCase:
-    case = _find(session, viewer, case_id, lock=True)
+    case = _find(session, caller, case_id, lock=True)
     if if_match is None:
         raise ServiceError(
             "If-Match with the case's ETag is required.",

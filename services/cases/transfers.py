@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import audit
+from services.caller import Caller
 from services.errors import NotFound
-from services.tables import CmeCase, EnglandTransfer
+from services.store.tables import CmeCase, EnglandTransfer
 
 TRANSFER_DAYS = 28
 
@@ -22,7 +23,7 @@ def due_by(started_at: datetime) -> datetime:
 
 
 def england_transfers(
-    *, session: Session, la_code: str, actor: audit.Actor, pending_only: bool
+    *, session: Session, la_code: str, caller: Caller, pending_only: bool
 ) -> Sequence[EnglandTransfer]:
     statement = select(EnglandTransfer).where(EnglandTransfer.la_code == la_code)
     if pending_only:
@@ -30,7 +31,7 @@ def england_transfers(
     transfers = session.scalars(statement.order_by(EnglandTransfer.started_at)).all()
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="england_transfer.listed",
         object_type="england_transfer",
         object_ids=[t.transfer_id for t in transfers],
@@ -40,7 +41,7 @@ def england_transfers(
 
 
 def mark_exported(
-    *, session: Session, la_code: str, actor: audit.Actor, transfer_id: str
+    *, session: Session, la_code: str, caller: Caller, transfer_id: str
 ) -> EnglandTransfer:
     """The English authority has been told: what it needed is no longer kept here."""
     transfer = session.scalar(
@@ -55,7 +56,7 @@ def mark_exported(
         transfer.child, transfer.note = {}, None
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="england_transfer.exported",
         object_type="england_transfer",
         object_ids=[transfer_id],

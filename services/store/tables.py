@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.db import Base
+from services.store.db import Base
 
 # SQLite has no 64-bit autoincrement type of its own; INTEGER PRIMARY KEY is its rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -135,6 +135,8 @@ class AuditContent:
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # The `sub` of an officer acting in the console; null for API clients and the operator.
+    officer: Mapped[str | None] = mapped_column(String(255))
     org_code: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(64))

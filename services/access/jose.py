@@ -12,7 +12,7 @@ from joserfc._rfc7515.model import JWSAlgModel  # not re-exported by joserfc.jws
 from joserfc.errors import UnsupportedAlgorithmError
 from joserfc.jws import JWSRegistry
 
-from services.keys import SIGNING_ALGORITHMS
+from services.access.keys import SIGNING_ALGORITHMS
 
 
 class ContractRegistry(JWSRegistry):

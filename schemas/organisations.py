@@ -1,6 +1,6 @@
 """Reference data: the 7 health boards, 22 local authorities and the Welsh Government.
 
-Shipped with the project (`services/reference/organisations.csv`, copied from the shared
+Shipped with the project (`schemas/reference/organisations.csv`, copied from the shared
 reference list) so that codes are checked without a database round trip.
 """
 

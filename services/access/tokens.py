@@ -22,10 +22,10 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.clients import active_key, get_client
-from services.jose import registry_for
-from services.keys import SIGNING_ALGORITHMS, algorithms_for
-from services.tables import Client, UsedAssertion
+from services.access.clients import active_key, get_client
+from services.access.jose import registry_for
+from services.access.keys import SIGNING_ALGORITHMS, algorithms_for
+from services.store.tables import Client, UsedAssertion
 
 log = logging.getLogger(__name__)
 

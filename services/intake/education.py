@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from schemas.education import EducationRecordIn, EducationRecordsIn, EducationRecordsReceipt
 from services import audit
-from services.bulk import bulk_insert_education_records
+from services.caller import Caller
 from services.errors import FieldError, ValidationFailed
-from services.parsing import is_plausible_moment, parse
+from services.intake.parsing import is_plausible_moment, parse
 from services.reconciliation.queue import enqueue_if_ready
-from services.tables import EducationRecord, EducationSet
+from services.store.bulk import bulk_insert_education_records
+from services.store.tables import EducationRecord, EducationSet
 
 MediaType = Literal["json", "csv"]
 MAX_ADDRESS_LINES = 6
@@ -46,7 +47,7 @@ CSV_SCALAR_COLUMNS = (
 
 
 def replace_education_records(
-    *, session: Session, la_code: str, actor: audit.Actor, body: bytes, media_type: MediaType
+    *, session: Session, la_code: str, caller: Caller, body: bytes, media_type: MediaType
 ) -> EducationRecordsReceipt:
     upload = parse(EducationRecordsIn, body if media_type == "json" else csv_to_json(body))
     problems = list(_cross_record_problems(upload))
@@ -63,14 +64,14 @@ def replace_education_records(
         session.add(education_set)
     education_set.as_of = upload.as_of
     education_set.received_at = received_at
-    education_set.client_id = actor.client_id or "operator"
+    education_set.client_id = caller.client_id or "operator"
     education_set.record_count = len(upload.records)
     education_set.records_by_provision = dict(sorted(by_provision.items()))
     education_set.consumed_at = None
     session.flush()  # the queue below must see this upload
     audit.record(
         session=session,
-        actor=actor,
+        caller=caller,
         action="education_records.replaced",
         object_type="local_authority",
         object_ids=[la_code],

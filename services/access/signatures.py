@@ -14,11 +14,11 @@ from typing import Any, cast
 from joserfc.errors import JoseError
 from sqlalchemy.orm import Session
 
-from services.clients import active_key
+from services.access.clients import active_key
+from services.access.jose import registry_for
+from services.access.keys import algorithms_for
+from services.access.tokens import check_protected_header
 from services.errors import SignatureInvalid
-from services.jose import registry_for
-from services.keys import algorithms_for
-from services.tokens import check_protected_header
 
 SIGNATURE_HEADER = "X-JWS-Signature"
 

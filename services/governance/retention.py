@@ -15,8 +15,9 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from services import audit
+from services.caller import Caller
 from services.errors import NotFound
-from services.tables import (
+from services.store.tables import (
     AuditEvent,
     CmeCase,
     EnglandTransfer,
@@ -25,8 +26,6 @@ from services.tables import (
     Submission,
     UsedAssertion,
 )
-
-OPERATOR = audit.Actor(None, None)
 
 
 def purge(*, session: Session, retention_days: int, now: datetime | None = None) -> dict[str, int]:
@@ -52,7 +51,7 @@ def purge(*, session: Session, retention_days: int, now: datetime | None = None)
     }
     audit.record(
         session=session,
-        actor=OPERATOR,
+        caller=Caller.operator(),
         action="retention.purged",
         object_type="service",
         object_ids=[],
@@ -67,7 +66,7 @@ def erase(*, session: Session, case_id: str) -> None:
     _erase_cases(session, [case_id])
     audit.record(
         session=session,
-        actor=OPERATOR,
+        caller=Caller.operator(),
         action="case.erased",
         object_type="cme_case",
         object_ids=[case_id],
@@ -82,7 +81,7 @@ def restrict(*, session: Session, case_id: str, restricted: bool) -> None:
     case.updated_at, case.version = datetime.now(UTC), case.version + 1
     audit.record(
         session=session,
-        actor=OPERATOR,
+        caller=Caller.operator(),
         action="case.restricted" if restricted else "case.restriction_lifted",
         object_type="cme_case",
         object_ids=[case_id],
@@ -135,7 +134,7 @@ def subject_access(
     ]
     audit.record(
         session=session,
-        actor=OPERATOR,
+        caller=Caller.operator(),
         action="subject_access.reported",
         object_type="cme_case",
         object_ids=sorted(case_ids),

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas.organisations import organisation
+from services.access.keys import PublicKey, import_registered_key, key_id, public_jwk
 from services.errors import NotFound, ServiceError
-from services.keys import PublicKey, import_registered_key, key_id, public_jwk
-from services.organisations import organisation
-from services.tables import Client, ClientKey
+from services.store.tables import Client, ClientKey
 
 SCOPES_BY_KIND: dict[str, frozenset[str]] = {
     "lhb": frozenset({"submissions:write", "submissions:read"}),

@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.audit import chain_inbox
+from services.audit.trail import chain_inbox
 
 log = logging.getLogger(__name__)
 

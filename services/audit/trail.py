@@ -26,18 +26,10 @@ from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.tables import AuditContent, AuditEvent, AuditHead, AuditInbox
+from services.caller import Caller
+from services.store.tables import AuditContent, AuditEvent, AuditHead, AuditInbox
 
 GENESIS_HASH = "0" * 64
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: an authenticated client, or the operator at the command line."""
-
-    client_id: str | None
-    org_code: str | None
-    request_id: str | None = None
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -52,6 +44,9 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
         "object_ids": list(event.object_ids),
         "record_count": event.record_count,
     }
+    # Only where present, so events chained before officers existed keep their hashes.
+    if event.officer is not None:
+        content["officer"] = event.officer
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
@@ -59,7 +54,7 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
 def record(
     *,
     session: Session,
-    actor: Actor,
+    caller: Caller,
     action: str,
     object_type: str,
     object_ids: Sequence[str],
@@ -69,9 +64,10 @@ def record(
     commits): appended to the inbox in background mode, else chained as it commits."""
     fields = {
         "occurred_at": datetime.now(UTC).replace(microsecond=0),
-        "request_id": actor.request_id,
-        "client_id": actor.client_id,
-        "org_code": actor.org_code,
+        "request_id": caller.request_id,
+        "client_id": caller.client_id,
+        "officer": caller.officer,
+        "org_code": caller.org_code,
         "action": action,
         "object_type": object_type,
         "object_ids": list(object_ids),
