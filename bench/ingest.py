@@ -32,8 +32,9 @@ from cli.push import fetch_token
 from cli.signing import detached_signature
 from schemas.submissions import SubmissionIn
 from services.access.keys import generate_key_pair, load_private_key
-from services.intake.submissions import health_record_row
+from services.intake.records import health_record_row
 from services.store.bulk import copy_rows
+from services.store.tables import HealthRecord
 from services.synthetic import build_submission, generate_health_records
 
 
@@ -170,7 +171,7 @@ def measure_floor(url: str, body: bytes) -> float:
         # A regular table, committed: like the service's rows it is written to the WAL
         # and flushed (a TEMP table would skip both and flatter the floor).
         connection.execute("CREATE TABLE floor_copy (LIKE health_records INCLUDING ALL)")
-        copy_rows(connection, rows, table="floor_copy")
+        copy_rows(connection, rows, HealthRecord, into="floor_copy")
     return time.perf_counter() - started
 
 

@@ -280,7 +280,7 @@ def _febrl_frame(records: list[dict[str, Any]]) -> Any:
 
 def _measure_synth(engine: str, children: int) -> dict[str, Any]:
     from services.linkage import LinkageSettings, link
-    from services.reconciliation.decisions import EducationFacts, decide
+    from services.reconciliation.decisions import EducationFacts, decide, missing_reason
     from services.synthetic import TRULY_MISSING, generate_population
 
     population = generate_population(
@@ -324,9 +324,7 @@ def _measure_synth(engine: str, children: int) -> dict[str, Any]:
         for record in health:
             record_id = record["record_id"]
             match = linked_to.get(record_id)
-            if match is None or (
-                facts[match].provision == "ehe" and facts[match].ehe_suitability != "assured"
-            ):
+            if match is None or missing_reason(facts[match]) is not None:
                 listed.add(record_id)
 
     truth = population.truth

@@ -62,9 +62,9 @@ from schemas.identifiers import nhs_number_check_digit
 from schemas.organisations import local_authority_codes
 from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
 from services.caller import Caller
+from services.cases.child import fingerprint
 from services.cases.queries import visible
 from services.logs import configure_logging
-from services.reconciliation.cases import fingerprint
 from services.store.db import make_engine
 from services.store.tables import CmeCase
 

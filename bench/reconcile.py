@@ -36,13 +36,13 @@ from schemas.organisations import organisation
 from schemas.submissions import SubmissionIn
 from services.caller import Caller
 from services.intake.education import replace_education_records
-from services.intake.submissions import health_record_row
+from services.intake.records import health_record_row
 from services.linkage import LinkageSettings, link
-from services.reconciliation import run as reconciliation_run
-from services.store.bulk import bulk_insert_health_records
+from services.reconciliation.load import load
+from services.store.bulk import bulk_insert
 from services.store.db import make_engine, session_factory
 from services.store.schema_version import upgrade_to_head
-from services.store.tables import CmeCase, EducationRecord, HealthRecord, Reconciliation, Submission
+from services.store.tables import CmeCase, HealthRecord, Reconciliation, Submission
 from services.synthetic import Population, build_submission, generate_population
 from services.synthetic.places import local_authority_codes
 from services.synthetic.population import TRULY_MISSING, ChildTruth
@@ -132,8 +132,9 @@ def _load(sessions: Sessions, population: Population, las: list[str]) -> None:
                 )
             )
             session.flush()
-            bulk_insert_health_records(
+            bulk_insert(
                 session,
+                HealthRecord,
                 (
                     health_record_row(lhb, str(submission.submission_id), r)
                     for r in submission.records
@@ -156,26 +157,12 @@ def _load(sessions: Sessions, population: Population, las: list[str]) -> None:
 def _link_only(sessions: Sessions, la: str) -> float:
     """The baseline: the linkage engine alone on the same records."""
     with sessions() as session:
-        health = (
-            session.execute(
-                select(*reconciliation_run._HEALTH_COLUMNS).where(
-                    HealthRecord.local_authority_code == la
-                )
-            )
-            .mappings()
-            .all()
-        )
-        education = (
-            session.execute(
-                select(*reconciliation_run._EDUCATION_COLUMNS).where(EducationRecord.la_code == la)
-            )
-            .mappings()
-            .all()
-        )
+        # The run's own loading, so both sides link exactly the same children.
+        work = load(session=session, la_code=la, today=date.today())
     started = time.perf_counter()
     link(
-        health=[reconciliation_run._person(str(r["id"]), r) for r in health],
-        education=[reconciliation_run._person(r["record_id"], r) for r in education],
+        health=[child.person for child in work.children],
+        education=work.education,
         settings=LinkageSettings(),
     )
     return time.perf_counter() - started

@@ -7,24 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from schemas.codes import CaseReason, CaseStatus, Outcome, Sex
 from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode
-from schemas.submissions import AddressLine, FormerName, Inbound, Sex
+from schemas.submissions import AddressLine, FormerName, Inbound
 
-CaseStatus = Literal["open", "closed"]
-CaseReason = Literal[
-    "not_found_in_education_records",
-    "ehe_suitability_not_assured",
-    "possible_match_needs_review",
-]
-Outcome = Literal[
-    "registered_at_school",
-    "suitable_education_assured",
-    "moved_to_another_authority",
-    "ceased_compulsory_school_age",
-    "deceased",
-    "not_traced",
-    "other",
-]
 Note = Annotated[
     str,
     StringConstraints(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 from pydantic.dataclasses import dataclass
 
+from schemas.codes import EheSuitability, Provision, Sex
 from schemas.identifiers import (
     TEXT_WITHOUT_CONTROLS,
     NhsNumber,
@@ -16,10 +17,8 @@ from schemas.identifiers import (
     Postcode,
     Upn,
 )
-from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId, Sex
+from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId
 
-Provision = Literal["maintained_school", "independent_school", "eotas", "school_in_england", "ehe"]
-EheSuitability = Literal["assured", "not_assured"]
 ProviderText = Annotated[
     str,
     StringConstraints(

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
+from schemas.codes import Sex
 from schemas.identifiers import (
     TEXT_WITHOUT_CONTROLS,
     NhsNumber,
@@ -18,8 +19,6 @@ from schemas.identifiers import (
     Postcode,
 )
 from schemas.organisations import is_health_board, is_local_authority
-
-Sex = Literal["F", "M", "U", "Z"]
 
 
 def _welsh_la(code: str) -> str:

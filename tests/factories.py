@@ -204,7 +204,7 @@ def make_case(session: Session, *, la_code: str = "W06000015", **overrides: Any)
     """A case as reconciliation would leave it (for case API tests)."""
     from datetime import UTC, datetime
 
-    from services.reconciliation.cases import fingerprint
+    from services.cases.child import fingerprint
     from services.store.tables import CmeCase
 
     now = datetime.now(UTC)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.codes import Provision
 from services.linkage.models import CandidateLink, HealthRecordOutcome
-from services.reconciliation.decisions import EducationFacts, Provision, decide
+from services.reconciliation.decisions import EducationFacts, decide
 
 
 def link(education_id: str, probability: float = 0.99) -> CandidateLink:

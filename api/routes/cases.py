@@ -18,7 +18,8 @@ from api.deps import (
     own_authority,
 )
 from api.responses import problems
-from schemas.cases import CaseOut, CasePage, CasePatch, CaseReason, case_out
+from schemas.cases import CaseOut, CasePage, CasePatch, case_out
+from schemas.codes import CaseReason
 from services.cases import outcomes as case_outcomes
 from services.cases import queries as cases
 from services.cases.csv_export import cases_csv

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.cases import CasePatch, ChildCorrection
+from schemas.cases import CasePatch
 from schemas.organisations import is_local_authority
 from services import audit
 from services.caller import Caller
+from services.cases import lifecycle
+from services.cases.child import corrected
 from services.cases.queries import find_for_update
 from services.errors import Conflict, FieldError, ServiceError, ValidationFailed
-from services.reconciliation.cases import CLOSING_OUTCOME, fingerprint
 from services.store.tables import CmeCase, EnglandTransfer, ReviewDecision
 
 ENGLAND = "england"
@@ -38,16 +38,15 @@ def update_case(
     _check(case, patch, caller)
     now = datetime.now(UTC)
     if patch.child is not None:
-        _rectify(case, patch.child)
+        lifecycle.rectify(case, child=corrected(case.child, patch.child), now=now)
     if patch.note is not None:
-        case.note = patch.note
+        lifecycle.annotate(case, note=patch.note, now=now)
     if patch.review_decision is not None:
-        _apply_review(session, case, patch.review_decision.education_record_id, caller, now)
+        _settle_review(session, case, patch.review_decision.education_record_id, caller, now)
     if patch.status == "closed" and patch.outcome is not None:
-        _close(session, case, patch, now)
-    if case.transfer_started_at is not None and case.transfer_acknowledged_at is None:
-        case.transfer_acknowledged_at = now
-    case.updated_at, case.version = now, case.version + 1
+        lifecycle.close(case, outcome=patch.outcome, now=now)
+        _move(session, case, patch, now)
+    lifecycle.acknowledge_transfer(case, now=now)
     audit.record(
         session=session,
         caller=caller,
@@ -122,25 +121,11 @@ def _check(case: CmeCase, patch: CasePatch, caller: Caller) -> None:
         raise Conflict("The case is not waiting for a review decision.", "not_under_review")
 
 
-def _rectify(case: CmeCase, correction: ChildCorrection) -> None:
-    child: dict[str, Any] = dict(case.child)
-    for name in correction.model_fields_set:
-        value = getattr(correction, name)
-        if name == "former_names":
-            value = [
-                {"given_name": n.given_name, "family_name": n.family_name} for n in value or []
-            ]
-        elif name == "address" and value is not None:
-            value = value.model_dump()
-        elif name == "date_of_birth" and value is not None:
-            value = value.isoformat()
-        child[name] = value
-    case.child, case.child_fingerprint = child, fingerprint(child)
-
-
-def _apply_review(
+def _settle_review(
     session: Session, case: CmeCase, chosen: str | None, caller: Caller, now: datetime
 ) -> None:
+    """Settle the case and remember the answer, so later runs do not ask again while the
+    child's details stay the same."""
     remembered = session.get(
         ReviewDecision, (case.la_code, case.source_lhb_code, case.source_record_id)
     )
@@ -152,26 +137,17 @@ def _apply_review(
     remembered.education_record_id = chosen
     remembered.child_fingerprint = case.child_fingerprint
     remembered.decided_at, remembered.decided_by = now, caller.client_id or "operator"
-    if chosen is None:
-        case.reason, case.candidates = "not_found_in_education_records", []
-        return
-    candidate = next(c for c in case.candidates if c["education_record_id"] == chosen)
-    if candidate["provision"] == "ehe" and candidate.get("ehe_suitability") != "assured":
-        case.reason, case.candidates = "ehe_suitability_not_assured", [candidate]
-        return
-    case.status, case.closed_at = "closed", now
-    case.outcome = CLOSING_OUTCOME[candidate["provision"]]
-    case.candidates = [candidate]
+    candidate = next((c for c in case.candidates if c["education_record_id"] == chosen), None)
+    lifecycle.settle_review(case, chosen=candidate, now=now)
 
 
-def _close(session: Session, case: CmeCase, patch: CasePatch, now: datetime) -> None:
-    assert patch.outcome is not None
-    case.status, case.outcome, case.closed_at = "closed", patch.outcome, now
-    if patch.outcome == "deceased":
-        case.do_not_contact = True
-    if patch.outcome != "moved_to_another_authority":
+def _move(session: Session, case: CmeCase, patch: CasePatch, now: datetime) -> None:
+    """A move to England leaves a transfer record for the English authority; a move to
+    another Welsh authority opens the child's case there in the same transaction."""
+    receiving = patch.receiving_local_authority
+    if patch.outcome != "moved_to_another_authority" or receiving is None:
         return
-    if patch.receiving_local_authority == ENGLAND:
+    if receiving == ENGLAND:
         session.add(
             EnglandTransfer(
                 transfer_id=str(uuid.uuid4()),
@@ -183,12 +159,6 @@ def _close(session: Session, case: CmeCase, patch: CasePatch, now: datetime) -> 
             )
         )
         return
-    assert patch.receiving_local_authority is not None
-    _hand_over(session, case, patch.receiving_local_authority, now)
-
-
-def _hand_over(session: Session, case: CmeCase, receiving: str, now: datetime) -> None:
-    """Open the child's case for the receiving authority, with the 28-day clock started."""
     existing = session.scalar(
         select(CmeCase)
         .where(
@@ -202,23 +172,6 @@ def _hand_over(session: Session, case: CmeCase, receiving: str, now: datetime) -
         raise ServiceError(
             "The receiving authority holds this child as deceased.", code="child_deceased"
         )
-    target = existing or CmeCase(
-        case_id=str(uuid.uuid4()),
-        la_code=receiving,
-        source_lhb_code=case.source_lhb_code,
-        source_record_id=case.source_record_id,
-        identified_at=now,
-        version=0,
-        restricted=False,
-    )
-    target.status, target.outcome, target.closed_at = "open", None, None
-    target.reason = "not_found_in_education_records"
-    target.sensitive, target.do_not_contact = case.sensitive, case.do_not_contact
-    target.child, target.child_fingerprint = dict(case.child), case.child_fingerprint
-    target.source_submission_id = case.source_submission_id
-    target.candidates, target.note = [], None
-    target.transferred_from_la_code, target.transfer_started_at = case.la_code, now
-    target.transfer_acknowledged_at = None
-    target.updated_at, target.version = now, (target.version or 0) + 1
+    target = lifecycle.hand_over(case=case, receiving_la=receiving, existing=existing, now=now)
     if existing is None:
         session.add(target)

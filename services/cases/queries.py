@@ -1,4 +1,4 @@
-"""CME cases for local authorities: listing, reading, and recording outcomes.
+"""CME cases for local authorities: listing and reading. Reads never change a case.
 
 The caller's organisation and sensitive-case clearance are filters inside every query: a
 case of another authority, or a sensitive case without `cme:sensitive`, does not exist for
@@ -66,7 +66,6 @@ def list_cases(
         statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)
     ).all()
     page, more = rows[:limit], len(rows) > limit
-    _acknowledge_transfers(page)
     audit.record(
         session=session,
         caller=caller,
@@ -80,7 +79,6 @@ def list_cases(
 
 def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
     case = _find(session, caller, case_id, lock=False)
-    _acknowledge_transfers([case])
     audit.record(
         session=session,
         caller=caller,
@@ -101,14 +99,6 @@ def _find(session: Session, caller: Caller, case_id: str, *, lock: bool) -> CmeC
     if case is None:
         raise NotFound("No such case for this authority.")
     return case
-
-
-def _acknowledge_transfers(cases: Sequence[CmeCase]) -> None:
-    """The receiving authority has been told once it has read the case."""
-    now = datetime.now(UTC)
-    for case in cases:
-        if case.transfer_started_at is not None and case.transfer_acknowledged_at is None:
-            case.transfer_acknowledged_at = now
 
 
 def find_for_update(

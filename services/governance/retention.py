@@ -9,14 +9,16 @@ enough that the next annual exchange recognises the child instead of opening a n
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services import audit
 from services.caller import Caller
+from services.cases import lifecycle
 from services.errors import NotFound
+from services.store.db import affected_rows
 from services.store.tables import (
     AuditEvent,
     CmeCase,
@@ -32,7 +34,7 @@ def purge(*, session: Session, retention_days: int, now: datetime | None = None)
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)
     still_needed = select(HealthRecord.submission_id).distinct()
-    bodies = _affected(
+    bodies = affected_rows(
         session,
         update(Submission)
         .where(Submission.body_gzip.is_not(None), Submission.submission_id.not_in(still_needed))
@@ -43,7 +45,7 @@ def purge(*, session: Session, retention_days: int, now: datetime | None = None)
     ).all()
     for start in range(0, len(expired), 500):
         _erase_cases(session, list(expired[start : start + 500]))
-    assertions = _affected(session, delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+    assertions = affected_rows(session, delete(UsedAssertion).where(UsedAssertion.expires_at < now))
     counts = {
         "submission_bodies_deleted": bodies,
         "closed_cases_deleted": len(expired),
@@ -77,8 +79,7 @@ def restrict(*, session: Session, case_id: str, restricted: bool) -> None:
     case = session.get(CmeCase, case_id, with_for_update=True)
     if case is None:
         raise NotFound(f"No case {case_id}.")
-    case.restricted = restricted
-    case.updated_at, case.version = datetime.now(UTC), case.version + 1
+    lifecycle.restrict(case, restricted=restricted, now=datetime.now(UTC))
     audit.record(
         session=session,
         caller=Caller.operator(),
@@ -168,7 +169,3 @@ def subject_access(
         ],
         "accesses": accesses,
     }
-
-
-def _affected(session: Session, statement: Any) -> int:
-    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)

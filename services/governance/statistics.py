@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schemas.cases import Outcome
+from schemas.codes import OUTCOMES, PROVISIONS
 from schemas.organisations import organisations
 from services import audit
 from services.caller import Caller
-from services.reconciliation.decisions import PROVISIONS
 from services.store.tables import CmeCase, Reconciliation
 
 SMALL = range(1, 5)
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
 def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:

@@ -18,32 +18,17 @@ from typing import Any, Literal
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from schemas.education import EducationRecordIn, EducationRecordsIn, EducationRecordsReceipt
+from schemas.education import EducationRecordsIn, EducationRecordsReceipt
 from services import audit
 from services.caller import Caller
 from services.errors import FieldError, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
+from services.intake.records import education_record_row
 from services.reconciliation.queue import enqueue_if_ready
-from services.store.bulk import bulk_insert_education_records
+from services.store.bulk import bulk_insert
 from services.store.tables import EducationRecord, EducationSet
 
 MediaType = Literal["json", "csv"]
-MAX_ADDRESS_LINES = 6
-MAX_FORMER_NAMES = 10
-CSV_SCALAR_COLUMNS = (
-    "record_id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "upn",
-    "nhs_number",
-    "provision",
-    "provider_name",
-    "provider_code",
-    "ehe_suitability",
-)
 
 
 def replace_education_records(
@@ -56,7 +41,8 @@ def replace_education_records(
 
     by_provision = Counter(record.provision for record in upload.records)
     session.execute(delete(EducationRecord).where(EducationRecord.la_code == la_code))
-    bulk_insert_education_records(session, (_row(la_code, r) for r in upload.records))
+    rows = (education_record_row(la_code, r) for r in upload.records)
+    bulk_insert(session, EducationRecord, rows)
     received_at = datetime.now(UTC)
     education_set = session.get(EducationSet, la_code)
     if education_set is None:
@@ -111,28 +97,6 @@ def _cross_record_problems(upload: EducationRecordsIn) -> Iterator[FieldError]:
             yield FieldError(
                 f"{at}/date_of_birth", "date_of_birth_in_future", "After the as_of date."
             )
-
-
-def _row(la_code: str, record: EducationRecordIn) -> tuple[Any, ...]:
-    address = record.address
-    return (
-        la_code,
-        record.record_id,
-        record.given_name,
-        record.middle_names,
-        record.family_name,
-        [{"given_name": n.given_name, "family_name": n.family_name} for n in record.former_names],
-        record.date_of_birth,
-        record.sex,
-        None if address is None or not address.lines else list(address.lines),
-        None if address is None else address.postcode,
-        record.upn,
-        record.nhs_number,
-        record.provision,
-        record.provider_name,
-        record.provider_code,
-        record.ehe_suitability,
-    )
 
 
 def csv_to_json(body: bytes) -> bytes:

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +24,12 @@ from schemas.submissions import HealthRecordIn, NotRetained, Receipt, Submission
 from services import audit
 from services.access.signatures import verify_detached
 from services.caller import Caller
+from services.cases.deaths import close_cases_of_deceased
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
-from services.reconciliation.cases import close_cases_of_deceased
+from services.intake.records import health_record_row
 from services.reconciliation.queue import enqueue_if_ready
-from services.store.bulk import bulk_insert_health_records, delete_health_records
+from services.store.bulk import bulk_insert, delete_health_records
 from services.store.tables import HealthRecord, Submission
 
 log = logging.getLogger(__name__)
@@ -233,29 +233,5 @@ def _store_records(
     if session.scalar(select(exists().where(HealthRecord.lhb_code == lhb))):
         record_ids = [record.record_id for record in [*retained, *leaving]]
         delete_health_records(session, lhb_code=lhb, record_ids=record_ids)
-    bulk_insert_health_records(
-        session, (health_record_row(lhb, str(submission.submission_id), r) for r in retained)
-    )
-
-
-def health_record_row(lhb_code: str, submission_id: str, record: HealthRecordIn) -> tuple[Any, ...]:
-    """One health_records row in HEALTH_RECORD_COLUMNS order."""
-    address = None if record.sensitive else record.address
-    return (
-        lhb_code,
-        record.record_id,
-        submission_id,
-        record.local_authority_code,
-        record.nhs_number,
-        record.given_name,
-        record.middle_names,
-        record.family_name,
-        [{"given_name": n.given_name, "family_name": n.family_name} for n in record.former_names],
-        record.date_of_birth,
-        record.sex,
-        None if address is None else list(address.lines),
-        None if address is None else address.postcode,
-        None if address is None else address.last_known,
-        record.gp_practice_code,
-        record.sensitive,
-    )
+    submission_id = str(submission.submission_id)
+    bulk_insert(session, HealthRecord, (health_record_row(lhb, submission_id, r) for r in retained))

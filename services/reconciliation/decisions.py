@@ -10,24 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
+from schemas.codes import CaseReason, EheSuitability, Outcome, Provision
 from services.linkage.models import CandidateLink, HealthRecordOutcome
 
-Provision = Literal["maintained_school", "independent_school", "eotas", "school_in_england", "ehe"]
-EheSuitability = Literal["assured", "not_assured"]
-CaseReason = Literal[
-    "not_found_in_education_records",
-    "ehe_suitability_not_assured",
-    "possible_match_needs_review",
-]
-PROVISIONS: tuple[Provision, ...] = (
-    "maintained_school",
-    "independent_school",
-    "eotas",
-    "school_in_england",
-    "ehe",
-)
+# Not missing any more: the outcome a case closes with, by what the child was found in.
+CLOSING_OUTCOME: Mapping[Provision, Outcome] = {
+    "maintained_school": "registered_at_school",
+    "independent_school": "registered_at_school",
+    "school_in_england": "registered_at_school",
+    "eotas": "suitable_education_assured",
+    "ehe": "suitable_education_assured",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +30,14 @@ class EducationFacts:
 
     provision: Provision
     ehe_suitability: EheSuitability | None = None
+
+
+def missing_reason(facts: EducationFacts) -> CaseReason | None:
+    """The one rule for a child found in an education record: missing education only when
+    home educated without the authority being assured the education is suitable."""
+    if facts.provision == "ehe" and facts.ehe_suitability != "assured":
+        return "ehe_suitability_not_assured"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,39 @@ class Decision:
         return self.reason is not None
 
 
+def found_in(facts: EducationFacts, link: CandidateLink) -> Decision:
+    """The child is the child of this education record."""
+    return Decision(missing_reason(facts), facts.provision, link)
+
+
 def decide(outcome: HealthRecordOutcome, education: Mapping[str, EducationFacts]) -> Decision:
     if outcome.match is not None:
-        facts = education[outcome.match.education_record_id]
-        if facts.provision == "ehe" and facts.ehe_suitability != "assured":
-            return Decision("ehe_suitability_not_assured", "ehe", outcome.match)
-        return Decision(None, facts.provision, outcome.match)
+        return found_in(education[outcome.match.education_record_id], outcome.match)
     if outcome.review_candidates:
         return Decision("possible_match_needs_review", candidates=outcome.review_candidates)
     return Decision("not_found_in_education_records")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewAnswer:
+    """An officer's remembered answer for a child, valid while the child's details match."""
+
+    education_record_id: str | None
+    child_fingerprint: str
+
+
+def decide_child(
+    outcome: HealthRecordOutcome,
+    education: Mapping[str, EducationFacts],
+    *,
+    answer: ReviewAnswer | None,
+    child_fingerprint: str,
+) -> Decision:
+    """The decision for one child of a run, with an officer's earlier answer applied."""
+    decision = decide(outcome, education)
+    if answer is not None and answer.child_fingerprint == child_fingerprint:
+        decision = apply_review_decision(decision, answer.education_record_id, education)
+    return decision
 
 
 def apply_review_decision(
@@ -78,7 +104,4 @@ def apply_review_decision(
     confirmed = next((c for c in decision.candidates if c.education_record_id == chosen), None)
     if confirmed is None:
         return decision
-    facts = education[chosen]
-    if facts.provision == "ehe" and facts.ehe_suitability != "assured":
-        return Decision("ehe_suitability_not_assured", "ehe", confirmed)
-    return Decision(None, facts.provision, confirmed)
+    return found_in(education[chosen], confirmed)

@@ -45,7 +45,7 @@ def work_once(*, sessions: sessionmaker[Session], settings: LinkageSettings) -> 
                 session=session, job=job, settings=settings, progress=_progress(sessions, job_id)
             )
             job.status, job.finished_at = "succeeded", datetime.now(UTC)
-            job.summary, job.progress = summary, {"stage": "done"}
+            job.summary, job.progress = summary.as_json(), {"stage": "done"}
     except NothingToReconcile:
         _fail(sessions, job_id, "education_records_required")
     except Exception as error:

@@ -17,42 +17,16 @@ from sqlalchemy.orm import Session
 from services.store.db import Base
 from services.store.tables import EducationRecord, HealthRecord
 
-HEALTH_RECORD_COLUMNS = (
-    "lhb_code",
-    "record_id",
-    "submission_id",
-    "local_authority_code",
-    "nhs_number",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "former_names",
-    "date_of_birth",
-    "sex",
-    "address_lines",
-    "postcode",
-    "address_last_known",
-    "gp_practice_code",
-    "sensitive",
-)
-EDUCATION_RECORD_COLUMNS = (
-    "la_code",
-    "record_id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "former_names",
-    "date_of_birth",
-    "sex",
-    "address_lines",
-    "postcode",
-    "upn",
-    "nhs_number",
-    "provision",
-    "provider_name",
-    "provider_code",
-    "ehe_suitability",
-)
+Row = dict[str, Any]
+
+
+def insert_columns(table: type[Base]) -> tuple[str, ...]:
+    """Every column a loader fills: all but the generated primary key."""
+    return tuple(column.name for column in table.__table__.columns if not column.primary_key)
+
+
+HEALTH_RECORD_COLUMNS = insert_columns(HealthRecord)
+EDUCATION_RECORD_COLUMNS = insert_columns(EducationRecord)
 _JSON_COLUMNS = frozenset({"former_names", "address_lines"})
 _BATCH = 1000
 
@@ -71,46 +45,34 @@ def delete_health_records(session: Session, *, lhb_code: str, record_ids: Sequen
         session.execute(delete(HealthRecord).where(board, HealthRecord.record_id.in_(batch)))
 
 
-def bulk_insert_health_records(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
-    bulk_insert(session, HealthRecord, HEALTH_RECORD_COLUMNS, rows)
-
-
-def bulk_insert_education_records(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
-    bulk_insert(session, EducationRecord, EDUCATION_RECORD_COLUMNS, rows)
-
-
-def bulk_insert(
-    session: Session, table: type[Base], columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
-) -> None:
+def bulk_insert(session: Session, table: type[Base], rows: Iterable[Row]) -> None:
+    """Insert rows keyed by column name, each with every column of `insert_columns`."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        copy_rows(connection.connection.driver_connection, rows, str(table.__tablename__), columns)
+        copy_rows(connection.connection.driver_connection, rows, table)
         return
     statement = insert(table)
     for batch in _batches(rows):
-        connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in batch])
+        connection.execute(statement, batch)
 
 
 def copy_rows(
-    driver_connection: Any,
-    rows: Iterable[tuple[Any, ...]],
-    table: str = "health_records",
-    columns: Sequence[str] = HEALTH_RECORD_COLUMNS,
+    driver_connection: Any, rows: Iterable[Row], table: type[Base], *, into: str | None = None
 ) -> None:
-    """COPY rows (in `columns` order) through a psycopg connection."""
-    json_positions = [i for i, name in enumerate(columns) if name in _JSON_COLUMNS]
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    """COPY rows through a psycopg connection, into the table or `into`, a table of its shape."""
+    columns = insert_columns(table)
+    json_columns = [name for name in columns if name in _JSON_COLUMNS]
+    statement = f"COPY {into or table.__tablename__} ({', '.join(columns)}) FROM STDIN"
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            values = list(row)
-            for position in json_positions:
-                value = values[position]
+            for name in json_columns:
+                value = row[name]
                 if value is not None:
-                    values[position] = json.dumps(value, ensure_ascii=False) if value else "[]"
-            copy.write_row(values)
+                    row[name] = json.dumps(value, ensure_ascii=False) if value else "[]"
+            copy.write_row([row[name] for name in columns])
 
 
-def _batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(rows: Iterable[Row]) -> Iterator[list[Row]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, _BATCH)):
         yield batch

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -78,3 +78,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work for the CLI and workers: commit on success, roll back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def affected_rows(session: Session, statement: Executable) -> int:
+    """Rows a bulk UPDATE or DELETE touched."""
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)

@@ -102,7 +102,27 @@ class Submission(Base):
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class HealthRecord(Base):
+class PersonColumns:
+    """A child as a health board or an authority records them, declared once for both."""
+
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
+    given_name: Mapped[str] = mapped_column(String(100))
+    middle_names: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(100))
+    former_names: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+
+
+PERSON_COLUMNS: tuple[str, ...] = tuple(PersonColumns.__annotations__)
+
+
+class HealthRecord(PersonColumns, Base):
+    """A child on a health board's extract. A sensitive child's address columns are always
+    NULL: their address never enters the system."""
+
     __tablename__ = "health_records"
     __table_args__ = (
         UniqueConstraint("lhb_code", "record_id"),
@@ -114,16 +134,6 @@ class HealthRecord(Base):
     record_id: Mapped[str] = mapped_column(String(64))
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.submission_id"), index=True)
     local_authority_code: Mapped[str] = mapped_column(String(9))
-    nhs_number: Mapped[str | None] = mapped_column(String(10))
-    given_name: Mapped[str] = mapped_column(String(100))
-    middle_names: Mapped[str | None] = mapped_column(String(200))
-    family_name: Mapped[str] = mapped_column(String(100))
-    former_names: Mapped[list[dict[str, str]]] = mapped_column(JSON)
-    date_of_birth: Mapped[date] = mapped_column(Date)
-    sex: Mapped[str | None] = mapped_column(String(1))
-    # Always NULL for sensitive children: their address never enters the system.
-    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
-    postcode: Mapped[str | None] = mapped_column(String(8))
     address_last_known: Mapped[bool | None] = mapped_column(Boolean)
     gp_practice_code: Mapped[str | None] = mapped_column(String(16))
     sensitive: Mapped[bool] = mapped_column(Boolean)
@@ -182,23 +192,14 @@ class EducationSet(Base):
     consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class EducationRecord(Base):
+class EducationRecord(PersonColumns, Base):
     __tablename__ = "education_records"
     __table_args__ = (UniqueConstraint("la_code", "record_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     la_code: Mapped[str] = mapped_column(String(9), index=True)
     record_id: Mapped[str] = mapped_column(String(64))
-    given_name: Mapped[str] = mapped_column(String(100))
-    middle_names: Mapped[str | None] = mapped_column(String(200))
-    family_name: Mapped[str] = mapped_column(String(100))
-    former_names: Mapped[list[dict[str, str]]] = mapped_column(JSON)
-    date_of_birth: Mapped[date] = mapped_column(Date)
-    sex: Mapped[str | None] = mapped_column(String(1))
-    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
-    postcode: Mapped[str | None] = mapped_column(String(8))
     upn: Mapped[str | None] = mapped_column(String(13))
-    nhs_number: Mapped[str | None] = mapped_column(String(10))
     provision: Mapped[str] = mapped_column(String(32))
     provider_name: Mapped[str | None] = mapped_column(String(200))
     provider_code: Mapped[str | None] = mapped_column(String(32))
