@@ -1,4 +1,4 @@
-"""Record linkage of health records to education records (issue 3, item 2).
+"""Record linkage of health records to education records: NHS number, then Fellegi-Sunter.
 
 Pure in-memory: `PersonRecord`s in, a `LinkageResult` out. See `engine.link`.
 """

@@ -190,10 +190,6 @@ def _feature_values(record: PersonRecord) -> tuple[object, ...]:
     )
 
 
-def person_features(record: PersonRecord) -> PersonFeatures:
-    return PersonFeatures(*_feature_values(record))  # type: ignore[arg-type]
-
-
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PersonFeatures))
 #: List-valued columns (DuckDB `VARCHAR[]`); integer ones are `INTEGER`; the rest `VARCHAR`.
 LIST_COLUMNS: frozenset[str] = frozenset(

@@ -1,5 +1,5 @@
 """A synthetic Welsh population with ground truth: GP lists, the LAs' education records,
-and what each child's real situation is (issue 3, "Synthetic truth").
+and what each child's real situation is, so linkage quality can be measured against it.
 
 Rates, as shares of the children on an authority's GP list (all of compulsory school age):
 
