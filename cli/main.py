@@ -111,14 +111,7 @@ def clients_add(
         key = load_public_key(_read_key_file(public_key))
         with _transaction() as session:
             registration = clients.register_client(
-                session=session, org=org, name=name, scopes=scope, key=key
-            )
-            audit.record(
-                session=session,
-                caller=Caller.operator(),
-                action="client.registered",
-                object_type="client",
-                object_ids=[registration.client_id, registration.kid],
+                session=session, caller=Caller.operator(), org=org, name=name, scopes=scope, key=key
             )
     except ServiceError as error:
         raise _fail(error) from None
@@ -141,13 +134,8 @@ def clients_add_key(
     try:
         key = load_public_key(_read_key_file(public_key))
         with _transaction() as session:
-            kid = clients.add_key(session=session, client_id=client_id, key=key)
-            audit.record(
-                session=session,
-                caller=Caller.operator(),
-                action="client.key_added",
-                object_type="client",
-                object_ids=[client_id, kid],
+            kid = clients.add_key(
+                session=session, caller=Caller.operator(), client_id=client_id, key=key
             )
     except ServiceError as error:
         raise _fail(error) from None
@@ -165,13 +153,8 @@ def clients_revoke_key(
     """Revoke a key: tokens and signatures made with it are refused from now on."""
     try:
         with _transaction() as session:
-            clients.revoke_key(session=session, client_id=client_id, kid=kid)
-            audit.record(
-                session=session,
-                caller=Caller.operator(),
-                action="client.key_revoked",
-                object_type="client",
-                object_ids=[client_id, kid],
+            clients.revoke_key(
+                session=session, caller=Caller.operator(), client_id=client_id, kid=kid
             )
     except ServiceError as error:
         raise _fail(error) from None

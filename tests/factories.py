@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
 from services.access.clients import register_client
 from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
+from services.caller import Caller
 
 TOKEN_URL = "http://testserver/oauth2/token"
 EXTRACTED_AT = datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
@@ -42,7 +43,12 @@ def make_client(
 ) -> Credentials:
     pem, public = generate_key_pair(kind)
     registration = register_client(
-        session=session, org=org, name=f"test {org}", scopes=scopes, key=public
+        session=session,
+        caller=Caller.operator(),
+        org=org,
+        name=f"test {org}",
+        scopes=scopes,
+        key=public,
     )
     key, alg = load_private_key(pem)
     return Credentials(registration.client_id, org, key, alg, registration.kid, pem)

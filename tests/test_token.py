@@ -36,6 +36,7 @@ from cli.signing import ASSERTION_TYPE, b64url, client_assertion
 from services.access.clients import revoke_key
 from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
 from services.access.tokens import TokenRequest, exchange
+from services.caller import Caller
 from services.settings import Settings
 from services.store.tables import AuditEvent, UsedAssertion
 from tests.factories import (
@@ -362,7 +363,7 @@ def test_unknown_or_missing_kid_is_refused(
 
 
 def test_revoked_key_is_refused(http: TestClient, board: Credentials, db: Session) -> None:
-    revoke_key(session=db, client_id=board.client_id, kid=board.kid)
+    revoke_key(session=db, caller=Caller.operator(), client_id=board.client_id, kid=board.kid)
     db.commit()
 
     assert_invalid_client(http.post("/oauth2/token", data=token_form(board)), db)

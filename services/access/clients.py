@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.organisations import organisation
+from services import audit
 from services.access.keys import PublicKey, import_registered_key, key_id, public_jwk
+from services.caller import Caller
 from services.errors import NotFound, ServiceError
 from services.store.tables import Client, ClientKey
 
@@ -39,7 +41,7 @@ class Registration:
 
 
 def register_client(
-    *, session: Session, org: str, name: str, scopes: list[str], key: PublicKey
+    *, session: Session, caller: Caller, org: str, name: str, scopes: list[str], key: PublicKey
 ) -> Registration:
     found = organisation(org)
     if found is None:
@@ -61,13 +63,21 @@ def register_client(
     )
     session.add(client)
     session.flush()
-    kid = add_key(session=session, client_id=client.client_id, key=key)
+    kid = _add_key(session, client.client_id, key)
+    _audit(session, caller, "client.registered", client.client_id, kid)
     return Registration(client.client_id, org, client.scopes, kid)
 
 
-def add_key(*, session: Session, client_id: str, key: PublicKey) -> str:
+def add_key(*, session: Session, caller: Caller, client_id: str, key: PublicKey) -> str:
+    """A further key (rotation: add the new key, then revoke the old one)."""
     if session.get(Client, client_id) is None:
         raise NotFound(f"No client {client_id}.")
+    kid = _add_key(session, client_id, key)
+    _audit(session, caller, "client.key_added", client_id, kid)
+    return kid
+
+
+def _add_key(session: Session, client_id: str, key: PublicKey) -> str:
     kid = key_id(key)
     if session.scalar(select(ClientKey).where(ClientKey.kid == kid)) is not None:
         raise ServiceError("This key is already registered.", code="key_already_registered")
@@ -83,7 +93,7 @@ def add_key(*, session: Session, client_id: str, key: PublicKey) -> str:
     return kid
 
 
-def revoke_key(*, session: Session, client_id: str, kid: str) -> None:
+def revoke_key(*, session: Session, caller: Caller, client_id: str, kid: str) -> None:
     key = session.scalar(
         select(ClientKey).where(
             ClientKey.client_id == client_id, ClientKey.kid == kid, ClientKey.revoked_at.is_(None)
@@ -92,7 +102,18 @@ def revoke_key(*, session: Session, client_id: str, kid: str) -> None:
     if key is None:
         raise NotFound(f"Client {client_id} has no active key {kid}.")
     key.revoked_at = datetime.now(UTC)
+    _audit(session, caller, "client.key_revoked", client_id, kid)
     session.flush()
+
+
+def _audit(session: Session, caller: Caller, action: str, client_id: str, kid: str) -> None:
+    audit.record(
+        session=session,
+        caller=caller,
+        action=action,
+        object_type="client",
+        object_ids=[client_id, kid],
+    )
 
 
 def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from random import Random
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 # The engine's own groups, private to it, read here so the two cannot disagree.
 from services.linkage.names import _EQUIVALENT_GIVEN_NAMES, fold
@@ -38,20 +38,7 @@ ErrorType = Literal[
     "sex_not_known",
     "middle_names_missing",
 ]
-ERROR_TYPES: Final[tuple[ErrorType, ...]] = (
-    "given_name_typo",
-    "family_name_typo",
-    "given_name_variant",
-    "diacritics_dropped",
-    "surname_changed",
-    "double_barrelled_part_dropped",
-    "day_month_swapped",
-    "dob_digit_off",
-    "house_move",
-    "postcode_slip",
-    "sex_not_known",
-    "middle_names_missing",
-)
+ERROR_TYPES: Final[tuple[ErrorType, ...]] = get_args(ErrorType)
 
 # Probability per child; where an error needs something to act on (a name with a known
 # variant, diacritics, a day <= 12, middle names) it is the probability given that.
