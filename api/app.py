@@ -22,11 +22,11 @@ from api.routes import (
     token,
     transfers,
 )
-from api.routes.token import TokenForm
 from schemas.cases import CasePatch
 from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
+from schemas.tokens import TokenForm
 from services.access.rate_limit import TokenBuckets
 from services.access.service_key import load_service_key
 from services.audit.chainer import AuditChainer

@@ -1,9 +1,10 @@
-"""Wire models of CME cases (SPEC.md, CME cases)."""
+"""Wire models of CME cases (SPEC.md, CME cases); services/cases/wire.py builds the
+outbound ones from stored cases."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -117,35 +118,3 @@ class CasePatch(Inbound):
     )
     review_decision: ReviewDecisionIn | None = None
     child: ChildCorrection | None = None
-
-
-def case_out(case: Any, *, due_days: int = 28) -> CaseOut:
-    """Shape a stored case for the wire."""
-    transfer = None
-    if case.transferred_from_la_code is not None and case.transfer_started_at is not None:
-        transfer = TransferOut(
-            from_local_authority=case.transferred_from_la_code,
-            started_at=case.transfer_started_at,
-            due_by=case.transfer_started_at + timedelta(days=due_days),
-            acknowledged_at=case.transfer_acknowledged_at,
-        )
-    return CaseOut(
-        case_id=case.case_id,
-        status=case.status,
-        reason=case.reason,
-        sensitive=case.sensitive,
-        do_not_contact=case.do_not_contact,
-        child=ChildOut.model_validate(case.child),
-        source=SourceOut(
-            lhb_code=case.source_lhb_code,
-            submission_id=case.source_submission_id,
-            record_id=case.source_record_id,
-        ),
-        candidates=[CandidateOut.model_validate(c) for c in case.candidates],
-        identified_at=case.identified_at,
-        updated_at=case.updated_at,
-        outcome=case.outcome,
-        note=case.note,
-        closed_at=case.closed_at,
-        transfer=transfer,
-    )

@@ -18,11 +18,12 @@ from api.deps import (
     own_authority,
 )
 from api.responses import problems
-from schemas.cases import CaseOut, CasePage, CasePatch, case_out
+from schemas.cases import CaseOut, CasePage, CasePatch
 from schemas.codes import CaseReason
 from services.cases import outcomes as case_outcomes
 from services.cases import queries as cases
 from services.cases.csv_export import cases_csv
+from services.cases.wire import case_out
 from services.errors import FieldError, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
 

@@ -6,11 +6,9 @@ exactly as a path that does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body
@@ -24,9 +22,11 @@ from api.deps import (
 )
 from api.responses import problems
 from schemas.education import EducationRecordsReceipt
+from schemas.reconciliations import ReconciliationOut, ReconciliationQueued
 from services.errors import UnsupportedMediaType
 from services.intake import education
 from services.reconciliation import queue
+from services.reconciliation.wire import reconciliation_out, reconciliation_queued
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local authorities"])
 
@@ -72,23 +72,6 @@ async def replace_education_records(
     )
 
 
-class ReconciliationQueued(BaseModel):
-    reconciliation_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
-
-
-class ReconciliationOut(BaseModel):
-    reconciliation_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
-    trigger: str = Field(description="manual, submission or education_records.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    progress: dict[str, Any] | None
-    summary: dict[str, Any] | None
-    error_code: str | None
-
-
 @router.post(
     "/reconciliations",
     status_code=202,
@@ -106,7 +89,7 @@ def start_reconciliation(
     response.headers["Location"] = (
         f"/v1/local-authorities/{la_code}/reconciliations/{job.reconciliation_id}"
     )
-    return ReconciliationQueued(reconciliation_id=job.reconciliation_id, status=job.status)
+    return reconciliation_queued(job)
 
 
 @router.get(
@@ -123,14 +106,4 @@ def read_reconciliation(
 ) -> ReconciliationOut:
     own_authority(caller, la_code)
     job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
-    return ReconciliationOut(
-        reconciliation_id=job.reconciliation_id,
-        status=job.status,
-        trigger=job.trigger,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        progress=job.progress,
-        summary=job.summary,
-        error_code=job.error_code,
-    )
+    return reconciliation_out(job)

@@ -5,18 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import problem_response
 from api.responses import problems
+from schemas.operations import Health
 from services.store.schema_version import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
-
-
-class Health(BaseModel):
-    status: str
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")

@@ -10,14 +10,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body
 from api.deps import Session, throttle
 from schemas.problems import OAuthProblem, Problem
+from schemas.tokens import TokenResponse
 from services import audit
-from services.access.tokens import ASSERTION_TYPE, IssuedToken, OAuthError, TokenRequest, exchange
+from services.access.tokens import IssuedToken, OAuthError, TokenRequest, exchange
 from services.caller import Caller
 from services.errors import ServiceError
 from services.logs import request_id_var
@@ -26,22 +26,6 @@ router = APIRouter(tags=["authentication"])
 
 FORM_MAX_BYTES = 32 * 1024
 FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope")
-
-
-class TokenForm(BaseModel):
-    """`application/x-www-form-urlencoded`; each parameter at most once."""
-
-    grant_type: str = Field(description="`client_credentials`.")
-    client_assertion_type: str = Field(description=f"`{ASSERTION_TYPE}`.")
-    client_assertion: str = Field(description="The signed JWT (RFC 7523).")
-    scope: str | None = Field(default=None, description="Space-separated subset of scopes.")
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
-    expires_in: int
-    scope: str
 
 
 @router.post(

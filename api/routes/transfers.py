@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
 from api.deps import (
     CaseWorker,
@@ -16,39 +14,11 @@ from api.deps import (
     own_authority,
 )
 from api.responses import problems
+from schemas.transfers import EnglandTransferList, EnglandTransferOut
 from services.cases import transfers
-from services.store.tables import EnglandTransfer
+from services.cases.wire import england_transfer_out
 
 router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", tags=["cme cases"])
-
-
-class EnglandTransferOut(BaseModel):
-    transfer_id: str
-    case_id: str
-    child: dict[str, Any]
-    note: str | None
-    started_at: datetime
-    due_by: datetime
-    overdue: bool
-    exported_at: datetime | None
-
-
-class EnglandTransferList(BaseModel):
-    items: list[EnglandTransferOut]
-
-
-def _shape(transfer: EnglandTransfer) -> EnglandTransferOut:
-    due = transfers.due_by(transfer.started_at)
-    return EnglandTransferOut(
-        transfer_id=transfer.transfer_id,
-        case_id=transfer.case_id,
-        child=transfer.child,
-        note=transfer.note,
-        started_at=transfer.started_at,
-        due_by=due,
-        overdue=transfer.exported_at is None and due < datetime.now(due.tzinfo),
-        exported_at=transfer.exported_at,
-    )
 
 
 @router.get(
@@ -69,7 +39,7 @@ def list_england_transfers(
     found = transfers.england_transfers(
         session=session, la_code=la_code, caller=caller, pending_only=pending
     )
-    return EnglandTransferList(items=[_shape(t) for t in found])
+    return EnglandTransferList(items=[england_transfer_out(t) for t in found])
 
 
 @router.post(
@@ -85,7 +55,7 @@ def mark_exported(
     transfer_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> EnglandTransferOut:
     own_authority(caller, la_code)
-    return _shape(
+    return england_transfer_out(
         transfers.mark_exported(
             session=session, la_code=la_code, caller=caller, transfer_id=transfer_id
         )

@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from schemas.tokens import ASSERTION_TYPE
 from services.access.clients import active_key, get_client
 from services.access.jose import registry_for
 from services.access.keys import SIGNING_ALGORITHMS, algorithms_for
@@ -29,7 +30,6 @@ from services.store.tables import Client, UsedAssertion
 
 log = logging.getLogger(__name__)
 
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_SECONDS = 300
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068 typ, not a secret)
 

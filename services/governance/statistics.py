@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from schemas.codes import OUTCOMES, PROVISIONS
 from schemas.organisations import organisations
+from schemas.statistics import AuthorityStatistics, Statistics
 from services import audit
 from services.caller import Caller
 from services.store.tables import CmeCase, Reconciliation
@@ -23,7 +24,7 @@ from services.store.tables import CmeCase, Reconciliation
 SMALL = range(1, 5)
 
 
-def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:
+def statistics(*, session: Session, caller: Caller) -> Statistics:
     latest = _latest_summaries(session)
     opened = dict(
         session.execute(select(CmeCase.la_code, func.count()).group_by(CmeCase.la_code)).all()
@@ -37,7 +38,7 @@ def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:
         )
     }
     suppressed: list[str] = []
-    authorities = []
+    authorities: list[AuthorityStatistics] = []
     las = sorted((o for o in organisations().values() if o.kind == "la"), key=lambda o: o.code)
     for index, la in enumerate(las):
         at = f"/local_authorities/{index}"
@@ -49,34 +50,32 @@ def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:
         for (code, status, outcome), count in by_status.items():
             if code == la.code and status == "closed" and outcome is not None:
                 closed[outcome] += count
-        entry: dict[str, Any] = {
-            "la_code": la.code,
-            "name": la.name,
-            "health_records_received": _shown(
-                considered, f"{at}/health_records_received", suppressed
-            ),
-            "matched_by_provision": {
-                p: _shown(n, f"{at}/matched_by_provision/{p}", suppressed)
-                for p, n in matched.items()
-            },
-            "not_matched": _shown(unmatched, f"{at}/not_matched", suppressed),
-            "unmatched_rate": None,
-            "cases_opened": _shown(int(opened.get(la.code, 0)), f"{at}/cases_opened", suppressed),
-            "cases_open": _shown(
-                sum(n for (c, s, _), n in by_status.items() if c == la.code and s == "open"),
-                f"{at}/cases_open",
-                suppressed,
-            ),
-            "cases_closed_by_outcome": {
-                o: _shown(closed.get(o, 0), f"{at}/cases_closed_by_outcome/{o}", suppressed)
-                for o in OUTCOMES
-            },
-        }
-        if considered and unmatched not in SMALL:
-            entry["unmatched_rate"] = round(unmatched / considered, 4)
-        elif considered:
-            suppressed.append(f"{at}/unmatched_rate")
-        authorities.append(entry)
+        authorities.append(
+            AuthorityStatistics(
+                la_code=la.code,
+                name=la.name,
+                health_records_received=_shown(
+                    considered, f"{at}/health_records_received", suppressed
+                ),
+                matched_by_provision={
+                    p: _shown(n, f"{at}/matched_by_provision/{p}", suppressed)
+                    for p, n in matched.items()
+                },
+                not_matched=_shown(unmatched, f"{at}/not_matched", suppressed),
+                cases_opened=_shown(int(opened.get(la.code, 0)), f"{at}/cases_opened", suppressed),
+                cases_open=_shown(
+                    sum(n for (c, s, _), n in by_status.items() if c == la.code and s == "open"),
+                    f"{at}/cases_open",
+                    suppressed,
+                ),
+                cases_closed_by_outcome={
+                    o: _shown(closed.get(o, 0), f"{at}/cases_closed_by_outcome/{o}", suppressed)
+                    for o in OUTCOMES
+                },
+                # Last, so that its pointer follows those of the counts it is derived from.
+                unmatched_rate=_rate(unmatched, considered, f"{at}/unmatched_rate", suppressed),
+            )
+        )
     audit.record(
         session=session,
         caller=caller,
@@ -84,11 +83,11 @@ def statistics(*, session: Session, caller: Caller) -> dict[str, Any]:
         object_type="statistics",
         object_ids=[],
     )
-    return {
-        "generated_at": datetime.now(UTC).isoformat(),
-        "local_authorities": authorities,
-        "suppressed": suppressed,
-    }
+    return Statistics(
+        generated_at=datetime.now(UTC).isoformat(),
+        local_authorities=authorities,
+        suppressed=suppressed,
+    )
 
 
 def _shown(count: int, pointer: str, suppressed: list[str]) -> int | None:
@@ -96,6 +95,16 @@ def _shown(count: int, pointer: str, suppressed: list[str]) -> int | None:
         suppressed.append(pointer)
         return None
     return count
+
+
+def _rate(unmatched: int, considered: int, pointer: str, suppressed: list[str]) -> float | None:
+    """The unmatched share, suppressed with the count it would reveal."""
+    if not considered:
+        return None
+    if unmatched in SMALL:
+        suppressed.append(pointer)
+        return None
+    return round(unmatched / considered, 4)
 
 
 def _latest_summaries(session: Session) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,27 @@
+"""Wire models of an authority's reconciliations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ReconciliationStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class ReconciliationQueued(BaseModel):
+    reconciliation_id: str
+    status: ReconciliationStatus
+
+
+class ReconciliationOut(BaseModel):
+    reconciliation_id: str
+    status: ReconciliationStatus
+    trigger: str = Field(description="manual, submission or education_records.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    error_code: str | None
