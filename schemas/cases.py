@@ -60,6 +60,44 @@ class TransferOut(BaseModel):
     acknowledged_at: datetime | None
 
 
+CaseEventKind = Literal[
+    "opened",
+    "updated",
+    "reopened",
+    "closed",
+    "death_reported",
+    "review_settled",
+    "details_corrected",
+    "note_recorded",
+    "received",
+    "transfer_acknowledged",
+    "marked_sensitive",
+    "restricted",
+    "restriction_lifted",
+]
+
+
+class CaseEventOut(BaseModel):
+    """One thing that happened to a case. Codes only: never the child's details."""
+
+    at: datetime
+    event: CaseEventKind
+    reason: CaseReason | None = Field(
+        default=None, description="With opened, updated, reopened and review_settled."
+    )
+    outcome: Outcome | None = Field(default=None, description="With closed.")
+    local_authority: str | None = Field(
+        default=None,
+        description="With received: the sending authority. With a move: the receiving "
+        "authority's GSS code, or `england`.",
+    )
+    details_differ: list[str] | None = Field(
+        default=None,
+        description="With received: the child's fields on which the two authorities' copies "
+        "disagreed. The receiving authority's values were kept; check them.",
+    )
+
+
 class CaseOut(BaseModel):
     case_id: str
     status: CaseStatus
@@ -75,6 +113,7 @@ class CaseOut(BaseModel):
     note: str | None = None
     closed_at: datetime | None = None
     transfer: TransferOut | None = None
+    history: list[CaseEventOut] = Field(default_factory=list, description="Oldest first.")
 
 
 class CasePage(BaseModel):

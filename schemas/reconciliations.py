@@ -23,5 +23,8 @@ class ReconciliationOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     progress: dict[str, Any] | None
-    summary: dict[str, Any] | None
+    summary: dict[str, Any] | None = Field(
+        description="Counts only. Case counts cover only the cases the caller may see: "
+        "sensitive children's only with `cme:sensitive`, restricted cases never."
+    )
     error_code: str | None

@@ -144,6 +144,27 @@ def test_single_case_has_an_etag_and_patch_needs_it(
     assert reload(db, case.case_id).note == "visited"
 
 
+@pytest.mark.parametrize("if_match", ["*", "W/{etag}", '"stale", W/{etag}', "*, W/{etag}"])
+def test_only_the_current_strong_etag_satisfies_if_match(
+    http: TestClient, officer: Credentials, db: Session, if_match: str
+) -> None:
+    case = make_case(db)
+    url = f"{CASES}/{case.case_id}"
+    headers = bearer(http, officer)
+    etag = http.get(url, headers=headers).headers["etag"]
+
+    refused = http.patch(
+        url, json={"note": "blind"}, headers=headers | {"If-Match": if_match.format(etag=etag)}
+    )
+    listed = http.patch(
+        url, json={"note": "seen"}, headers=headers | {"If-Match": f'"stale", {etag}'}
+    )
+
+    assert (refused.status_code, refused.json()["code"]) == (412, "precondition_failed")
+    assert listed.status_code == 200
+    assert reload(db, case.case_id).note == "seen"
+
+
 @pytest.mark.parametrize(
     "outcome",
     [

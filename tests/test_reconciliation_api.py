@@ -153,7 +153,9 @@ def test_only_children_missing_education_remain(
     summary = job["summary"]
     assert summary["health_records_considered"] == 5
     assert summary["matched_by_provision"] == {"ehe": 2, "maintained_school": 1}
-    assert (summary["cases_opened"], summary["cases_open"]) == (3, 3)
+    # Three cases, one of them a sensitive child's, which this officer may not see.
+    assert (summary["cases_opened"], summary["cases_open"]) == (2, 2)
+    assert "sensitive_cases" not in summary
     assert summary["health_records_deleted"] == 5
     assert summary["education_records_deleted"] == 3
     assert summary["submission_bodies_deleted"] == 1
@@ -366,3 +368,23 @@ def test_a_later_extract_listing_the_child_alive_does_not_reopen_a_death(
 
     case = cases(db)["h-missing"]
     assert (case.status, case.outcome, case.do_not_contact) == ("closed", "deceased", True)
+
+
+def test_run_counts_cover_only_the_cases_the_caller_may_see(
+    app: FastAPI, http: TestClient, board: Credentials, cardiff: Credentials, db: Session
+) -> None:
+    senior = make_client(db, org="W06000015", scopes=["cme:read", "cme:sensitive"])
+    db.commit()
+    arrange(http, board, cardiff)
+    job_id = run_queued(app)
+    url = f"/v1/local-authorities/W06000015/reconciliations/{job_id}"
+
+    counts = {}
+    for who, credentials in (("officer", cardiff), ("senior", senior)):
+        summary = http.get(url, headers=bearer(http, credentials)).json()["summary"]
+        listed = http.get(
+            "/v1/local-authorities/W06000015/cme-cases", headers=bearer(http, credentials)
+        ).json()["items"]
+        counts[who] = (summary["cases_opened"], summary["cases_open"], len(listed))
+
+    assert counts == {"officer": (2, 2, 2), "senior": (3, 3, 3)}

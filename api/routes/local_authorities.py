@@ -106,4 +106,4 @@ def read_reconciliation(
 ) -> ReconciliationOut:
     own_authority(caller, la_code)
     job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
-    return reconciliation_out(job)
+    return reconciliation_out(job, caller=caller)

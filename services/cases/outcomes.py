@@ -44,7 +44,12 @@ def update_case(
     if patch.review_decision is not None:
         _settle_review(session, case, patch.review_decision.education_record_id, caller, now)
     if patch.status == "closed" and patch.outcome is not None:
-        lifecycle.close(case, outcome=patch.outcome, now=now)
+        lifecycle.close(
+            case,
+            outcome=patch.outcome,
+            now=now,
+            local_authority=patch.receiving_local_authority,
+        )
         _move(session, case, patch, now)
     lifecycle.acknowledge_transfer(case, now=now)
     audit.record(

@@ -112,10 +112,11 @@ def find_for_update(
             code="precondition_required",
             title="Precondition required",
         )
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if etag(case) not in tags and "*" not in tags:
+    # Strong comparison only, and no `*`: a change must name the version it was based on,
+    # so an officer never overwrites what they have not seen.
+    if etag(case) not in {tag.strip() for tag in if_match.split(",")}:
         raise ServiceError(
-            "The case changed since it was read; read it again.",
+            "If-Match must be the case's current ETag (not weak, not *); read it again.",
             status=412,
             code="precondition_failed",
             title="Precondition failed",

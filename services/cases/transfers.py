@@ -7,11 +7,12 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services import audit
 from services.caller import Caller
+from services.cases.queries import visible
 from services.errors import NotFound
 from services.store.tables import CmeCase, EnglandTransfer
 
@@ -25,7 +26,7 @@ def due_by(started_at: datetime) -> datetime:
 def england_transfers(
     *, session: Session, la_code: str, caller: Caller, pending_only: bool
 ) -> Sequence[EnglandTransfer]:
-    statement = select(EnglandTransfer).where(EnglandTransfer.la_code == la_code)
+    statement = _visible_transfers(caller).where(EnglandTransfer.la_code == la_code)
     if pending_only:
         statement = statement.where(EnglandTransfer.exported_at.is_(None))
     transfers = session.scalars(statement.order_by(EnglandTransfer.started_at)).all()
@@ -45,9 +46,9 @@ def mark_exported(
 ) -> EnglandTransfer:
     """The English authority has been told: what it needed is no longer kept here."""
     transfer = session.scalar(
-        select(EnglandTransfer)
+        _visible_transfers(caller)
         .where(EnglandTransfer.transfer_id == transfer_id, EnglandTransfer.la_code == la_code)
-        .with_for_update()
+        .with_for_update(of=EnglandTransfer)
     )
     if transfer is None:
         raise NotFound("No such transfer for this authority.")
@@ -62,6 +63,16 @@ def mark_exported(
         object_ids=[transfer_id],
     )
     return transfer
+
+
+def _visible_transfers(caller: Caller) -> Select[EnglandTransfer]:
+    """A transfer is seen exactly as the case it came from: by its own authority, never
+    when restricted, and a sensitive child's only with clearance."""
+    return (
+        select(EnglandTransfer)
+        .join(CmeCase, CmeCase.case_id == EnglandTransfer.case_id)
+        .where(visible(caller))
+    )
 
 
 def overdue_counts(*, session: Session, now: datetime | None = None) -> dict[str, dict[str, int]]:

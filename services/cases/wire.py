@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas.cases import CandidateOut, CaseOut, ChildOut, SourceOut, TransferOut
+from schemas.cases import CandidateOut, CaseEventOut, CaseOut, ChildOut, SourceOut, TransferOut
 from schemas.transfers import EnglandTransferOut
 from services.cases.transfers import due_by
 from services.store.tables import CmeCase, EnglandTransfer
@@ -39,6 +39,7 @@ def case_out(case: CmeCase) -> CaseOut:
         note=case.note,
         closed_at=case.closed_at,
         transfer=transfer,
+        history=[CaseEventOut.model_validate(event) for event in case.history or []],
     )
 
 

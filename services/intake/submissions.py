@@ -24,7 +24,7 @@ from schemas.submissions import HealthRecordIn, NotRetained, Receipt, Submission
 from services import audit
 from services.access.signatures import verify_detached
 from services.caller import Caller
-from services.cases.deaths import close_cases_of_deceased
+from services.cases.notices import close_cases_of_deceased, hide_addresses_of_sensitive
 from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
 from services.intake.records import health_record_row
@@ -102,8 +102,14 @@ def ingest(
         return Outcome(replay, created=False)
 
     _store_records(session, submission, retained, leaving=not_school_age + deceased)
+    # Every copy of the child's case learns of a death or an S-flag before the 201.
     close_cases_of_deceased(
         session=session, lhb_code=submission.lhb_code, record_ids=[r.record_id for r in deceased]
+    )
+    hide_addresses_of_sensitive(
+        session=session,
+        lhb_code=submission.lhb_code,
+        record_ids=[r.record_id for r in submission.records if r.sensitive],
     )
     for la_code in by_la:
         enqueue_if_ready(session=session, la_code=la_code, trigger="submission")

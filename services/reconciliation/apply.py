@@ -28,7 +28,9 @@ def apply(
     reconciliation_id: str,
     now: datetime,
 ) -> Counter[str]:
-    """Returns how many cases were opened, reopened, updated and closed."""
+    """Returns how many cases were opened, reopened, updated and closed, and the same
+    counts for sensitive children alone under `sensitive_...` (for callers without the
+    clearance to see those cases: `wire.visible_summary`)."""
     changes: Counter[str] = Counter()
     for child, decision in decided:
         case = cases.get(child.key)
@@ -40,7 +42,7 @@ def apply(
                 reconciliation_id=reconciliation_id,
                 now=now,
             )
-            changes["closed"] += closed
+            _count(changes, "closed", closed, sensitive=child.sensitive)
             continue
         finding = lifecycle.Finding(
             reason=decision.reason,
@@ -58,7 +60,7 @@ def apply(
                     now=now,
                 )
             )
-            changes["opened"] += 1
+            _count(changes, "opened", 1, sensitive=child.sensitive)
             continue
         change = lifecycle.record_finding(
             case=case,
@@ -67,9 +69,15 @@ def apply(
             reconciliation_id=reconciliation_id,
             now=now,
         )
-        changes[change] += 1
+        _count(changes, change, 1, sensitive=child.sensitive)
     session.flush()
     return changes
+
+
+def _count(changes: Counter[str], change: str, by: int, *, sensitive: bool) -> None:
+    changes[change] += by
+    if sensitive:
+        changes[f"sensitive_{change}"] += by
 
 
 def candidates_of(

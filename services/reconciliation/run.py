@@ -51,6 +51,9 @@ class ReconciliationSummary:
     health_records_deleted: int
     education_records_deleted: int
     submission_bodies_deleted: int
+    # The part of each case count that concerns sensitive children: a caller without
+    # clearance is shown the counts without it (see wire.py), so no hidden case shows.
+    sensitive_cases: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,7 +118,11 @@ def reconcile(
         children=len(work.children),
         education=len(work.education),
         matched=matched,
-        review=sum(d.reason == "possible_match_needs_review" for _, d in decided),
+        review=Counter(
+            "sensitive" if child.sensitive else "other"
+            for child, d in decided
+            if d.reason == "possible_match_needs_review"
+        ),
         changes=changes,
         open_cases=_open_cases(session, la_code),
         deleted=deleted,
@@ -142,9 +149,9 @@ def _summary(
     children: int,
     education: int,
     matched: Counter[Provision],
-    review: int,
+    review: Counter[str],
     changes: Counter[str],
-    open_cases: int,
+    open_cases: Counter[bool],
     deleted: Deleted,
 ) -> ReconciliationSummary:
     return ReconciliationSummary(
@@ -152,20 +159,34 @@ def _summary(
         health_records_no_longer_of_school_age=considered - children,
         education_records_considered=education,
         matched_by_provision=dict(sorted(matched.items())),
-        possible_matches_for_review=review,
+        possible_matches_for_review=review.total(),
         cases_opened=changes["opened"],
         cases_reopened=changes["reopened"],
         cases_updated=changes["updated"],
         cases_closed=changes["closed"],
-        cases_open=open_cases,
+        cases_open=open_cases.total(),
         **asdict(deleted),
+        sensitive_cases={
+            "possible_matches_for_review": review["sensitive"],
+            "cases_opened": changes["sensitive_opened"],
+            "cases_reopened": changes["sensitive_reopened"],
+            "cases_updated": changes["sensitive_updated"],
+            "cases_closed": changes["sensitive_closed"],
+            "cases_open": open_cases[True],
+        },
     )
 
 
-def _open_cases(session: Session, la_code: str) -> int:
-    count = session.scalar(
-        select(func.count())
-        .select_from(CmeCase)
-        .where(CmeCase.la_code == la_code, CmeCase.status == "open")
+def _open_cases(session: Session, la_code: str) -> Counter[bool]:
+    """Open cases any officer of the authority may see (restricted ones are shown to no
+    one), by whether they are sensitive."""
+    rows = session.execute(
+        select(CmeCase.sensitive, func.count())
+        .where(
+            CmeCase.la_code == la_code,
+            CmeCase.status == "open",
+            CmeCase.restricted.is_(False),
+        )
+        .group_by(CmeCase.sensitive)
     )
-    return int(count or 0)
+    return Counter({bool(sensitive): int(count) for sensitive, count in rows})

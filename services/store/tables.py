@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
@@ -265,6 +266,10 @@ class CmeCase(Base):
     transfer_acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # UK GDPR art. 18: a restricted case is kept but not processed or shown to anyone.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # What happened to the case, oldest first: event codes and authority codes only.
+    history: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
 
 class ReviewDecision(Base):
