@@ -63,3 +63,7 @@ class EducationRecordsReceipt(BaseModel):
     as_of: date
     record_count: int
     records_by_provision: dict[str, int]
+    reconciliation_id: str | None = Field(
+        description="The reconciliation this upload queued, or joined if one was already "
+        "queued; null when none was queued (no health records are waiting for the authority)."
+    )

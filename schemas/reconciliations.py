@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-ReconciliationStatus = Literal["queued", "running", "succeeded", "failed"]
+from schemas.codes import ReconciliationStatus
 
 
 class ReconciliationQueued(BaseModel):
@@ -28,3 +28,10 @@ class ReconciliationOut(BaseModel):
         "sensitive children's only with `cme:sensitive`, restricted cases never."
     )
     error_code: str | None
+
+
+class ReconciliationPage(BaseModel):
+    items: list[ReconciliationOut] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )

@@ -48,6 +48,7 @@ def test_education_records_replace_the_authoritys_set(
         "as_of": "2026-01-20",
         "record_count": 2,
         "records_by_provision": {"ehe": 1, "maintained_school": 1},
+        "reconciliation_id": None,
     }
     assert [r.record_id for r in education_rows(db)] == ["upn-000003", "upn-000004"]
     education_set = db.get(EducationSet, "W06000015")

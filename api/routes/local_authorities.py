@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body
@@ -22,7 +22,7 @@ from api.deps import (
 )
 from api.responses import problems
 from schemas.education import EducationRecordsReceipt
-from schemas.reconciliations import ReconciliationOut, ReconciliationQueued
+from schemas.reconciliations import ReconciliationOut, ReconciliationPage, ReconciliationQueued
 from services.errors import UnsupportedMediaType
 from services.intake import education
 from services.reconciliation import queue
@@ -77,19 +77,42 @@ async def replace_education_records(
     status_code=202,
     response_model=ReconciliationQueued,
     summary="Queue a reconciliation of the authority's health and education records",
+    description="While a run of the authority is queued or running, answers with that run "
+    "instead of starting a second. 409 `education_records_required` when no education "
+    "records are waiting (the last upload has been reconciled already).",
     responses=problems(401, 403, 429, 404, 409),
 )
 def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
 ) -> ReconciliationQueued:
     own_authority(caller, la_code)
-    job = queue.enqueue(
-        session=session, la_code=la_code, trigger="manual", requested_by=caller.client_id
-    )
+    job = queue.request_run(session=session, la_code=la_code, requested_by=caller.client_id)
     response.headers["Location"] = (
         f"/v1/local-authorities/{la_code}/reconciliations/{job.reconciliation_id}"
     )
     return reconciliation_queued(job)
+
+
+@router.get(
+    "/reconciliations",
+    response_model=ReconciliationPage,
+    summary="The authority's reconciliations, newest first",
+    responses=problems(400, 401, 403, 429, 404, 422),
+)
+def list_reconciliations(
+    session: Session,
+    caller: CmeReader,
+    la_code: LaCode,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ReconciliationPage:
+    own_authority(caller, la_code)
+    page, next_cursor = queue.list_runs(
+        session=session, la_code=la_code, limit=limit, cursor=cursor
+    )
+    return ReconciliationPage(
+        items=[reconciliation_out(job, caller=caller) for job in page], next_cursor=next_cursor
+    )
 
 
 @router.get(

@@ -7,21 +7,18 @@ the caller (404), and never appears in a list.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from services import audit
 from services.caller import Caller
+from services.cursors import decode_cursor, encode_cursor
 from services.errors import NotFound, ServiceError
-from services.intake.parsing import is_plausible_moment
 from services.store.tables import CmeCase
 
 MAX_PAGE = 1000
@@ -74,7 +71,7 @@ def list_cases(
         object_ids=[c.case_id for c in page],
         record_count=len(page),
     )
-    return page, encode_cursor(page[-1]) if more else None
+    return page, encode_cursor(page[-1].updated_at, page[-1].case_id) if more else None
 
 
 def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
@@ -122,27 +119,3 @@ def find_for_update(
             title="Precondition failed",
         )
     return case
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-        moment = datetime.fromisoformat(position["u"])
-        case_id = position["i"]
-        if not isinstance(case_id, str) or not _CASE_ID.fullmatch(case_id):
-            raise ValueError("bad case id")
-        if moment.tzinfo is None or not is_plausible_moment(moment):
-            raise ValueError("bad moment")
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
-        raise ServiceError(
-            "The cursor is not one this service issued.", code="invalid_cursor"
-        ) from error
-    return moment.astimezone(UTC), case_id
-
-
-def encode_cursor(case: CmeCase) -> str:
-    position = json.dumps(
-        {"u": case.updated_at.isoformat(), "i": case.case_id}, separators=(",", ":")
-    )
-    return base64.urlsafe_b64encode(position.encode()).rstrip(b"=").decode()

@@ -63,12 +63,13 @@ def replace_education_records(
         object_ids=[la_code],
         record_count=len(upload.records),
     )
-    enqueue_if_ready(session=session, la_code=la_code, trigger="education_records")
+    job = enqueue_if_ready(session=session, la_code=la_code, trigger="education_records")
     return EducationRecordsReceipt(
         la_code=la_code,
         as_of=upload.as_of,
         record_count=len(upload.records),
         records_by_provision=education_set.records_by_provision,
+        reconciliation_id=None if job is None else job.reconciliation_id,
     )
 
 

@@ -9,27 +9,44 @@ so the previous state is intact.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from services.cursors import decode_cursor, encode_cursor
 from services.errors import Conflict, NotFound
 from services.store.tables import EducationSet, HealthRecord, Reconciliation
 
 STALE_AFTER = timedelta(minutes=5)
+_UNFINISHED = ("queued", "running")
 MAX_ATTEMPTS = 3
+
+
+def request_run(*, session: Session, la_code: str, requested_by: str | None) -> Reconciliation:
+    """An authority asks for a run: the one already queued or running, else a new one."""
+    current = session.scalar(
+        select(Reconciliation)
+        .where(Reconciliation.la_code == la_code, Reconciliation.status.in_(_UNFINISHED))
+        .order_by(Reconciliation.created_at.desc())
+        .limit(1)
+    )
+    if current is not None:
+        return current
+    if not _education_records_available(session, la_code):
+        raise Conflict(
+            "This authority's education records have been reconciled already (see GET "
+            ".../reconciliations); PUT new ones to reconcile again.",
+            "education_records_required",
+        )
+    return enqueue(session=session, la_code=la_code, trigger="manual", requested_by=requested_by)
 
 
 def enqueue(
     *, session: Session, la_code: str, trigger: str, requested_by: str | None = None
 ) -> Reconciliation:
     """Queue a run, or return the one already waiting for this authority."""
-    if not _education_records_available(session, la_code):
-        raise Conflict(
-            "This authority has no education records waiting to be reconciled; PUT them first.",
-            "education_records_required",
-        )
     waiting = session.scalar(
         select(Reconciliation).where(
             Reconciliation.la_code == la_code, Reconciliation.status == "queued"
@@ -99,6 +116,24 @@ def _requeue_stale(session: Session, now: datetime) -> None:
         .where(stale, Reconciliation.attempts < MAX_ATTEMPTS)
         .values(status="queued", progress={"stage": "requeued after a lost worker"})
     )
+
+
+def list_runs(
+    *, session: Session, la_code: str, limit: int, cursor: str | None
+) -> tuple[Sequence[Reconciliation], str | None]:
+    """The authority's runs, newest first."""
+    statement = select(Reconciliation).where(Reconciliation.la_code == la_code)
+    if cursor is not None:
+        before_time, before_id = decode_cursor(cursor)
+        statement = statement.where(
+            tuple_(Reconciliation.created_at, Reconciliation.reconciliation_id)
+            < tuple_(before_time, before_id)
+        )
+    order = (Reconciliation.created_at.desc(), Reconciliation.reconciliation_id.desc())
+    rows = session.scalars(statement.order_by(*order).limit(limit + 1)).all()
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if more else None
+    return page, None if last is None else encode_cursor(last.created_at, last.reconciliation_id)
 
 
 def get(*, session: Session, la_code: str, reconciliation_id: str) -> Reconciliation:
