@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from pydantic.dataclasses import dataclass
 
 from schemas.codes import EheSuitability, Provision, Sex
@@ -17,6 +17,7 @@ from schemas.identifiers import (
     Postcode,
     Upn,
 )
+from schemas.problems import record_rule
 from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId
 
 ProviderText = Annotated[
@@ -51,6 +52,20 @@ class EducationRecordIn:
     ehe_suitability: EheSuitability | None = Field(
         default=None, description="Required when `provision` is `ehe`, absent otherwise."
     )
+
+    @model_validator(mode="after")
+    def _suitability_only_for_home_education(self) -> EducationRecordIn:
+        if self.provision == "ehe" and self.ehe_suitability is None:
+            raise record_rule(
+                "ehe_suitability_required", "ehe_suitability", "Required when provision is ehe."
+            )
+        if self.provision != "ehe" and self.ehe_suitability is not None:
+            raise record_rule(
+                "ehe_suitability_not_allowed",
+                "ehe_suitability",
+                "Only home-educated children carry ehe_suitability.",
+            )
+        return self
 
 
 class EducationRecordsIn(Inbound):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,24 @@ def json_pointer(location: tuple[int | str, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 
+RULE_FIELD = "field"
+
+
+def record_rule(code: str, field: str, detail: str) -> PydanticCustomError:
+    """A rule across a record's fields, reported at the field it is about: raised from a
+    record's model validator, so every record's problems come in the same answer."""
+    return PydanticCustomError(code, detail, {RULE_FIELD: field})
+
+
 def field_errors(error: ValidationError, limit: int = 1000) -> list[FieldError]:
     """One FieldError per problem, never echoing the offending value (it may be personal)."""
     problems = []
     for item in error.errors(include_url=False, include_input=False)[:limit]:
         location = tuple(p for p in item["loc"] if not str(p).startswith("function-"))
+        # A record's own rules (see `record_rule`) name the field they are about.
+        field = item.get("ctx", {}).get(RULE_FIELD)
+        if isinstance(field, str):
+            location = (*location, field)
         code = error_code(item["type"])
         problems.append(FieldError(json_pointer(location), code, _detail(code, item["msg"])))
     return problems

@@ -6,7 +6,15 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
@@ -19,6 +27,7 @@ from schemas.identifiers import (
     Postcode,
 )
 from schemas.organisations import is_health_board, is_local_authority
+from schemas.problems import record_rule
 
 
 def _welsh_la(code: str) -> str:
@@ -87,6 +96,22 @@ class HealthRecordIn:
     gp_practice_code: PracticeCode | None = None
     sensitive: bool = False
     date_of_death: date | None = None
+
+    @model_validator(mode="after")
+    def _address_and_dates_agree(self) -> HealthRecordIn:
+        if self.sensitive and self.address is not None:
+            raise record_rule(
+                "address_not_allowed_for_sensitive",
+                "address",
+                "A sensitive record must not carry an address.",
+            )
+        if not self.sensitive and self.address is None:
+            raise record_rule("required", "address", "address is required unless sensitive.")
+        if self.date_of_death is not None and self.date_of_death < self.date_of_birth:
+            raise record_rule(
+                "date_of_death_before_birth", "date_of_death", "Before the date of birth."
+            )
+        return self
 
 
 class SubmissionIn(Inbound):

@@ -11,8 +11,7 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete
@@ -22,22 +21,21 @@ from schemas.education import EducationRecordsIn, EducationRecordsReceipt
 from services import audit
 from services.caller import Caller
 from services.errors import FieldError, ValidationFailed
-from services.intake.parsing import is_plausible_moment, parse
 from services.intake.records import education_record_row
+from services.intake.rules import UploadRules, parse_upload
 from services.reconciliation.queue import enqueue_if_ready
 from services.store.bulk import bulk_insert
 from services.store.tables import EducationRecord, EducationSet
 
 MediaType = Literal["json", "csv"]
+_RULES = UploadRules(date_field="as_of")
 
 
 def replace_education_records(
     *, session: Session, la_code: str, caller: Caller, body: bytes, media_type: MediaType
 ) -> EducationRecordsReceipt:
-    upload = parse(EducationRecordsIn, body if media_type == "json" else csv_to_json(body))
-    problems = list(_cross_record_problems(upload))
-    if problems:
-        raise ValidationFailed(problems)
+    document = body if media_type == "json" else csv_to_json(body)
+    upload = parse_upload(EducationRecordsIn, document, rules=_RULES)
 
     by_provision = Counter(record.provision for record in upload.records)
     session.execute(delete(EducationRecord).where(EducationRecord.la_code == la_code))
@@ -71,33 +69,6 @@ def replace_education_records(
         records_by_provision=education_set.records_by_provision,
         reconciliation_id=None if job is None else job.reconciliation_id,
     )
-
-
-def _cross_record_problems(upload: EducationRecordsIn) -> Iterator[FieldError]:
-    seen: set[str] = set()
-    if not is_plausible_moment(datetime.combine(upload.as_of, time(12), UTC)):
-        yield FieldError("/as_of", "as_of_out_of_range", "Must lie between 2000 and today.")
-    for index, record in enumerate(upload.records):
-        at = f"/records/{index}"
-        if record.record_id in seen:
-            yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
-        seen.add(record.record_id)
-        if record.provision == "ehe" and record.ehe_suitability is None:
-            yield FieldError(
-                f"{at}/ehe_suitability",
-                "ehe_suitability_required",
-                "Required when provision is ehe.",
-            )
-        if record.provision != "ehe" and record.ehe_suitability is not None:
-            yield FieldError(
-                f"{at}/ehe_suitability",
-                "ehe_suitability_not_allowed",
-                "Only home-educated children carry ehe_suitability.",
-            )
-        if record.date_of_birth > upload.as_of:
-            yield FieldError(
-                f"{at}/date_of_birth", "date_of_birth_in_future", "After the as_of date."
-            )
 
 
 def csv_to_json(body: bytes) -> bytes:

@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,14 +25,15 @@ from services import audit
 from services.access.signatures import verify_detached
 from services.caller import Caller
 from services.cases.notices import close_cases_of_deceased, hide_addresses_of_sensitive
-from services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from services.intake.parsing import is_plausible_moment, parse
+from services.errors import Conflict, Forbidden, NotFound
 from services.intake.records import health_record_row
+from services.intake.rules import UploadRules, parse_upload
 from services.reconciliation.queue import enqueue_if_ready
 from services.store.bulk import bulk_insert, delete_health_records
 from services.store.tables import HealthRecord, Submission
 
 log = logging.getLogger(__name__)
+_RULES = UploadRules(date_field="extracted_at")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def ingest(
     is kept as the stored copy so the body is not compressed a second time."""
     verify_detached(session=session, client_id=caller.client, signature=signature, body=body)
     digest = hashlib.sha256(body).hexdigest()
-    submission = _parse(body)
+    submission = parse_upload(SubmissionIn, body, rules=_RULES)
     if submission.lhb_code != caller.org_code:
         raise Forbidden(
             "lhb_code must be the calling client's own health board.", "lhb_code_not_caller"
@@ -149,45 +150,6 @@ def read_receipt(*, session: Session, caller: Caller, submission_id: str) -> Rec
         object_ids=[submission_id],
     )
     return Receipt.model_validate(row.receipt)
-
-
-def _parse(body: bytes) -> SubmissionIn:
-    submission = parse(SubmissionIn, body)
-    problems = list(_cross_record_problems(submission))
-    if problems:
-        raise ValidationFailed(problems)
-    return submission
-
-
-def _cross_record_problems(submission: SubmissionIn) -> Iterator[FieldError]:
-    seen: set[str] = set()
-    if not is_plausible_moment(submission.extracted_at):
-        yield FieldError(
-            "/extracted_at", "extracted_at_out_of_range", "Must lie between 2000 and today."
-        )
-        return  # every date below is judged against it
-    extract_date = submission.extracted_at.date()
-    for index, record in enumerate(submission.records):
-        at = f"/records/{index}"
-        if record.record_id in seen:
-            yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
-        seen.add(record.record_id)
-        if record.sensitive and record.address is not None:
-            yield FieldError(
-                f"{at}/address",
-                "address_not_allowed_for_sensitive",
-                "A sensitive record must not carry an address.",
-            )
-        if not record.sensitive and record.address is None:
-            yield FieldError(f"{at}/address", "required", "address is required unless sensitive.")
-        if record.date_of_birth > extract_date:
-            yield FieldError(
-                f"{at}/date_of_birth", "date_of_birth_in_future", "After the extract date."
-            )
-        if record.date_of_death is not None and record.date_of_death < record.date_of_birth:
-            yield FieldError(
-                f"{at}/date_of_death", "date_of_death_before_birth", "Before the date of birth."
-            )
 
 
 def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt | None:
