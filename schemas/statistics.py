@@ -38,8 +38,9 @@ class Statistics(BaseModel):
         "null, and so are as many other counts as it takes for none of them to be derived "
         "by subtraction from the sums the response holds (`health_records_received` = "
         "`matched_by_provision` + `not_matched`; `cases_opened` = `cases_open` + "
-        "`cases_closed_by_outcome`): a sum with a null has at least two, and where the "
-        "sum's total is shown, its nulls add up to 5 or more. The smallest other counts "
-        "go first. The list does not say which nulls were small. `unmatched_rate` is null "
-        "and listed with either of its counts."
+        "`cases_closed_by_outcome`), nor pinned by knowing this rule: the smallest other "
+        "counts of the sum go first, with any tied with them, until a sum with a null has "
+        "at least two, adding up to 5 or more and not to exactly 1 or 4 apiece; a null "
+        "total makes all its parts null. The list does not say which nulls were "
+        "small. `unmatched_rate` is null and listed with either of its counts."
     )

@@ -1,9 +1,12 @@
 """Suppression that survives subtraction: the differencing attack of tests/disclosure.py on
-published tables of synthetic counts, random and adversarial. Pure: no database."""
+published tables of synthetic counts, random and adversarial, and a reader who also knows
+the rule and that a null was 1 to 4 or no larger than the counts beside it. Pure: no
+database."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,3 +219,93 @@ def test_a_cell_pinned_only_by_sums_together_is_withheld_too() -> None:
 
     assert hidden > {cell for cell, n in counts.items() if n in range(1, 5)}
     assert derive_cells(shown, [disclosure.Sum(s.total, s.parts) for s in sums]) == {}
+
+
+# A reader who knows the rule as well as the sums: every way the withheld cells of one sum
+# could be filled so that the same rule withholds exactly the same cells. Enumerated, so
+# kept to tables where that is quick; seeded, so every run tries the same ones.
+def fillings(counts: dict[str, int], relation: Sum, hidden: set[str]) -> list[dict[str, int]]:
+    """Every table the reader cannot tell from `counts` (a withheld total is tried up to 8
+    over the parts shown: missing a filling can only make the test stricter)."""
+    unknown = [cell for cell in relation.cells if cell in hidden]
+    beside = sum(counts[cell] for cell in relation.parts if cell not in hidden)
+    if relation.total in hidden:
+        totals = range(beside, beside + 9)
+        unknown.remove(relation.total)
+    else:
+        totals = range(counts[relation.total], counts[relation.total] + 1)
+    found: list[dict[str, int]] = []
+    for total in totals:
+        for parts in compositions(total - beside, len(unknown)):
+            candidate = counts | dict(zip(unknown, parts, strict=True)) | {relation.total: total}
+            if withheld(candidate, [relation]) == hidden:
+                found.append(candidate)
+    return found
+
+
+def compositions(total: int, size: int) -> Iterator[tuple[int, ...]]:
+    if size == 0:
+        if total == 0:
+            yield ()
+        return
+    for first in range(total + 1):
+        for rest in compositions(total - first, size - 1):
+            yield (first, *rest)
+
+
+def small_sums(seed: int, tables: int) -> Iterator[tuple[dict[str, int], Sum]]:
+    """One sum each, with counts near the threshold, where the bounds bite: small counts,
+    counts just above 4, and near ties."""
+    rng = random.Random(seed)
+    while tables:
+        near = rng.randint(5, 12)
+        values = [
+            rng.choice(
+                [0, 0, rng.randint(1, 4), rng.randint(1, 4), near, near + 1, rng.randint(5, 9)]
+            )
+            for _ in range(rng.randint(2, 6))
+        ]
+        counts = {f"p{i}": v for i, v in enumerate(values)} | {"t": sum(values)}
+        relation = Sum("t", tuple(f"p{i}" for i in range(len(values))))
+        hidden = withheld(counts, [relation])
+        withheld_sum = sum(counts[c] for c in relation.parts if c in hidden)
+        if hidden and len(hidden) <= 5 and withheld_sum <= 30:
+            tables -= 1
+            yield counts, relation
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_knowing_the_rule_pins_no_small_count(seed: int) -> None:
+    for counts, relation in small_sums(seed, tables=150):
+        hidden = withheld(counts, [relation])
+        possible = fillings(counts, relation, hidden)
+        for cell in hidden:
+            if counts[cell] in range(1, 5):
+                values = {filling[cell] for filling in possible}
+                assert len(values) > 1, (counts, cell)
+
+
+PINNED_BY_BOUNDS = {
+    # "No larger than the count beside it": a tie made that "equal to it".
+    "tie": [9, 9, 4, 10],
+    # Two withheld 1-4s adding up to 8 are two 4s (no 3 and 5: the 5 beside them would have
+    # gone first); five adding up to 5 are five 1s.
+    "two_fours": [5, 4, 4, 50],
+    "five_ones": [1, 1, 1, 1, 1, 9],
+    # Four withheld 1s under a withheld total of at most 4: the total is 4, each part 1.
+    "four_ones_under_a_small_total": [1, 1, 1, 1, 0, 0],
+}
+
+
+@pytest.mark.parametrize("name", PINNED_BY_BOUNDS)
+def test_knowing_the_rule_pins_no_small_count_at_the_edges(name: str) -> None:
+    values = PINNED_BY_BOUNDS[name]
+    counts = {f"p{i}": v for i, v in enumerate(values)} | {"t": sum(values)}
+    relation = Sum("t", tuple(f"p{i}" for i in range(len(values))))
+    hidden = withheld(counts, [relation])
+
+    possible = fillings(counts, relation, hidden)
+
+    for cell in hidden:
+        if counts[cell] in range(1, 5):
+            assert len({filling[cell] for filling in possible}) > 1, cell

@@ -11,6 +11,17 @@ smallest first, until every sum with a withheld cell is safe:
   count, which subtraction does reveal, is then neither a small group of 1 to 4 children
   nor 0 (which would reveal every one of them as 0).
 
+The rule is public, so a reader also knows that a withheld count was 1 to 4, or no larger
+than the counts left standing beside it. Three more conditions keep those bounds from
+closing on a single value:
+
+- a part tied with the one withheld goes with it (else "no larger than the count beside
+  it" would be "equal to it");
+- withheld parts must not add up to exactly 1 or 4 for each of them (all 1s, all 4s);
+- a withheld total takes every part with it, 0s included: four withheld 1s beside
+  published 0s would be four 1s under a 4. (A total withheld for being 1 to 4 has only
+  parts of 1 to 4 and 0s, so this costs little.)
+
 A cell may take part in several sums, so the rule repeats until nothing changes; and since
 sums that share cells can together pin a cell that none pins alone, a final check solves
 the sums for the withheld cells (linear algebra) and withholds more while any is pinned.
@@ -45,19 +56,10 @@ def withheld(counts: Mapping[str, int], sums: Iterable[Sum]) -> set[str]:
     hidden = {cell for cell, count in counts.items() if count in SMALL}
     while True:
         _make_every_sum_safe(relations, counts, hidden)
-        cell = next(
-            (
-                cell
-                for pinned in _pinned(relations, hidden)
-                for relation in relations
-                if pinned in relation.cells
-                and (cell := _smallest_shown(relation, counts, hidden)) is not None
-            ),
-            None,
-        )
-        if cell is None:
+        more = _to_unpin(relations, counts, hidden)
+        if not more:
             return hidden
-        hidden.add(cell)
+        hidden |= more
 
 
 def _make_every_sum_safe(
@@ -68,30 +70,48 @@ def _make_every_sum_safe(
         changed = False
         for relation in relations:
             if not _safe(relation, counts, hidden):
-                cell = _smallest_shown(relation, counts, hidden)
-                if cell is not None:
-                    hidden.add(cell)
-                    changed = True
+                more = _next_to_withhold(relation, counts, hidden)
+                hidden |= more
+                changed = changed or bool(more)
+
+
+def _to_unpin(relations: Sequence[Sum], counts: Mapping[str, int], hidden: set[str]) -> set[str]:
+    """More cells to withhold in a sum of a withheld cell that the sums together still pin."""
+    for pinned in _pinned(relations, hidden):
+        for relation in relations:
+            if pinned in relation.cells and (more := _next_to_withhold(relation, counts, hidden)):
+                return more
+    return set()
 
 
 def _safe(relation: Sum, counts: Mapping[str, int], hidden: set[str]) -> bool:
     """Whether the sum gives no withheld cell, and no small group, away."""
-    withheld_cells = sum(cell in hidden for cell in relation.cells)
-    if not withheld_cells:
-        return True
+    withheld_parts = [cell for cell in relation.parts if cell in hidden]
     if relation.total in hidden:
-        return withheld_cells >= 2
-    withheld_parts = sum(counts[cell] for cell in relation.parts if cell in hidden)
-    return withheld_cells >= 2 and withheld_parts >= SMALLEST_SHOWN
+        return len(withheld_parts) == len(relation.parts)
+    if not withheld_parts:
+        return True
+    combined = sum(counts[cell] for cell in withheld_parts)
+    return (
+        len(withheld_parts) >= 2
+        and combined >= SMALLEST_SHOWN
+        and combined not in (len(withheld_parts), 4 * len(withheld_parts))
+    )
 
 
-def _smallest_shown(relation: Sum, counts: Mapping[str, int], hidden: set[str]) -> str | None:
-    """The sum's part to withhold next: the smallest that adds something (withholding a 0
-    hides no child), in the sum's order among equals; the total once every part is gone."""
+def _next_to_withhold(relation: Sum, counts: Mapping[str, int], hidden: set[str]) -> set[str]:
+    """The sum's smallest shown part that adds something (withholding a 0 hides no child
+    but another 0), with every shown part tied with it; the total once every part is gone;
+    every part once the total is gone."""
     shown = [cell for cell in relation.parts if cell not in hidden]
-    if shown:
-        return min(shown, key=lambda cell: (counts[cell] == 0, counts[cell]))
-    return None if relation.total in hidden else relation.total
+    if relation.total in hidden:
+        return set(shown)
+    if not shown:
+        return {relation.total}
+    smallest = min(shown, key=lambda cell: (counts[cell] == 0, counts[cell]))
+    if counts[smallest] == 0:
+        return {smallest}
+    return {cell for cell in shown if counts[cell] == counts[smallest]}
 
 
 def _pinned(relations: Sequence[Sum], hidden: set[str]) -> list[str]:
