@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -80,15 +80,16 @@ def serve(
     import uvicorn
 
     configure_logging(get_settings().log_level)
-    uvicorn.run(
-        "api.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, **SERVER_OPTIONS)
+
+
+# uvicorn never rewrites the client address from X-Forwarded-For (its default believes the
+# header from 127.0.0.1): the service decides whom to believe, from CME_TRUSTED_PROXIES.
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "proxy_headers": False,
+    "server_header": False,
+}
 
 
 def _read_key_file(path: Path) -> str:
