@@ -288,6 +288,7 @@ def test_rotating_forwarded_for_through_cme_serve_bypasses_nothing(
         settings.model_copy(
             update={
                 "rate_limit_per_minute": 60,
+                "rate_limit_burst": 3,
                 "token_failures_per_minute": 1,
                 "token_failure_burst": 3,
                 "trusted_proxies": trusted,
