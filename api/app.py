@@ -27,7 +27,7 @@ from schemas.education import EducationRecordsIn
 from schemas.problems import Problem
 from schemas.submissions import SubmissionIn
 from schemas.tokens import TokenForm
-from services.access.rate_limit import TokenBuckets
+from services.access.rate_limit import TokenBuckets, TokenEndpointLimits
 from services.access.service_key import load_service_key
 from services.audit.chainer import AuditChainer
 from services.settings import Settings, get_settings
@@ -91,6 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.rate_limits = TokenBuckets(
         per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
+    app.state.token_limits = TokenEndpointLimits(
+        per_minute=settings.token_failures_per_minute,
+        burst=settings.token_failure_burst,
+        enabled=settings.rate_limit_per_minute > 0,
     )
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)

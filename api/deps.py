@@ -12,8 +12,7 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session as OrmSession
 
-from services.access.clients import get_client
-from services.access.tokens import verify_access_token
+from services.access.tokens import token_is_current, verify_access_token
 from services.caller import Caller
 from services.errors import (
     FieldError,
@@ -56,9 +55,9 @@ def authenticated(
         service_key=request.app.state.service_key,
         issuer=request.app.state.settings.public_base_url,
     )
-    # The client must still exist: deleting a client ends its tokens at once.
-    client = None if claims is None else get_client(session=session, client_id=claims.client_id)
-    if claims is None or client is None or client.org_code != claims.org_code:
+    # Checked in the database at every request: revoking the key that obtained the token,
+    # or disabling or deleting the client, ends the token at once in every process.
+    if claims is None or not token_is_current(session=session, claims=claims):
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)
     missing = set(security_scopes.scopes) - claims.scopes

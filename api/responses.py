@@ -9,12 +9,13 @@ from schemas.problems import Problem
 _DESCRIPTIONS = {
     400: "Bad request: `malformed_gzip`, `invalid_cursor`, `timestamp_without_offset`, "
     "`child_deceased`.",
-    401: "`unauthenticated`: missing, expired or forged access token; or for submissions "
+    401: "`unauthenticated`: missing, expired or forged access token, or one whose key has "
+    "been revoked or whose client has been disabled since it was issued; or for submissions "
     "`signature_missing`, `signature_malformed`, `signature_refused`, "
     "`signature_unknown_key`, `signature_invalid`.",
     403: "`insufficient_scope`, or `lhb_code_not_caller`.",
     404: "`not_found`: no such resource for the caller's organisation.",
-    409: "`submission_id_conflict`: the id was used with a different body; "
+    409: "`submission_id_conflict`: this board already used the id with a different body; "
     "`education_records_required`: no education records are waiting to be reconciled; "
     "`case_closed`, `not_under_review`.",
     412: "`precondition_failed`: the If-Match ETag is stale.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -80,15 +80,16 @@ def serve(
     import uvicorn
 
     configure_logging(get_settings().log_level)
-    uvicorn.run(
-        "api.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, **SERVER_OPTIONS)
+
+
+# uvicorn never rewrites the client address from X-Forwarded-For (its default believes the
+# header from 127.0.0.1): the service decides whom to believe, from CME_TRUSTED_PROXIES.
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "proxy_headers": False,
+    "server_header": False,
+}
 
 
 def _read_key_file(path: Path) -> str:
@@ -150,7 +151,7 @@ def clients_revoke_key(
     client_id: Annotated[str, typer.Option(help="The client whose key to revoke.")],
     kid: Annotated[str, typer.Option(help="The key id to revoke.")],
 ) -> None:
-    """Revoke a key: tokens and signatures made with it are refused from now on."""
+    """Revoke a key: access tokens it obtained, and its signatures, are refused from now on."""
     try:
         with _transaction() as session:
             clients.revoke_key(
@@ -159,6 +160,34 @@ def clients_revoke_key(
     except ServiceError as error:
         raise _fail(error) from None
     err.print(f"revoked key {kid} of {client_id}")
+
+
+@clients_app.command("disable")
+def clients_disable(
+    client_id: Annotated[str, typer.Option(help="The client to disable.")],
+) -> None:
+    """End a client at once: its access tokens stop working on the next request and no
+    new ones are issued; its submissions' signatures are refused too."""
+    try:
+        with _transaction() as session:
+            clients.disable_client(session=session, caller=Caller.operator(), client_id=client_id)
+    except ServiceError as error:
+        raise _fail(error) from None
+    err.print(f"disabled client {client_id}: its access tokens are refused from now on")
+
+
+@clients_app.command("enable")
+def clients_enable(
+    client_id: Annotated[str, typer.Option(help="The disabled client to enable again.")],
+) -> None:
+    """Let a disabled client obtain tokens again with its non-revoked keys (revoke any key
+    that may be compromised first). Tokens issued before it was disabled stay refused."""
+    try:
+        with _transaction() as session:
+            clients.enable_client(session=session, caller=Caller.operator(), client_id=client_id)
+    except ServiceError as error:
+        raise _fail(error) from None
+    err.print(f"enabled client {client_id}")
 
 
 @keys_app.command("generate")

@@ -7,11 +7,12 @@ ours and documented in the README.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_ACCESS_TOKEN_SECONDS = 900
 
@@ -37,14 +38,33 @@ class Settings(BaseSettings):
     match_accept_threshold: float = Field(default=0.95, gt=0, le=1)
     match_review_threshold: float = Field(default=0.50, gt=0, le=1)
     # Requests per client per endpoint (route template) per minute, and the burst allowed;
-    # 0 turns rate limiting off. The token endpoint is limited per client address.
+    # 0 turns every limit off. The token endpoint is limited per client address.
     rate_limit_per_minute: int = Field(default=600, ge=0)
     rate_limit_burst: int = Field(default=120, ge=1)
+    # Refused token requests allowed per client address and, separately, per claimed
+    # client_id, before further refusals answer 429. Valid assertions are never refused
+    # because of failures.
+    token_failures_per_minute: int = Field(default=10, ge=1)
+    token_failure_burst: int = Field(default=20, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks,
+    # comma-separated). Empty: the TCP peer is the client, whatever the headers say.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
     # background: requests append audit events to an inbox that a thread chains within a
     # second (no shared lock per request); commit: each transaction chains its own.
     audit_chain: Literal["background", "commit"] = "background"
     # How long a closed case is kept (see services/retention.py for why 365 days).
     case_retention_days: int = Field(default=365, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            return [ip_network(item, strict=False) for item in value]
+        return value
 
     @property
     def token_endpoint_url(self) -> str:

@@ -174,7 +174,7 @@ def test_only_children_missing_education_remain(
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(HealthRecord)) == 0
     assert db.scalar(select(func.count()).select_from(EducationRecord)) == 0
-    submission = db.get(Submission, receipt["submission_id"])
+    submission = db.get(Submission, (receipt["submission_id"], receipt["lhb_code"]))
     assert submission is not None
     assert submission.body_gzip is None
     assert submission.body_sha256 == receipt["body_sha256"]

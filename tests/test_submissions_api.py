@@ -50,7 +50,7 @@ def test_signed_submission_is_stored_and_receipted(
     assert receipt["records_by_local_authority"] == {"W06000015": 2}
     assert receipt["not_retained"] == {"not_compulsory_school_age": 0, "deceased": 0}
     assert len(stored(db)) == 2
-    row = db.get(Submission, receipt["submission_id"])
+    row = db.get(Submission, (receipt["submission_id"], receipt["lhb_code"]))
     assert row is not None
     assert row.body_sha256 == receipt["body_sha256"]
     assert row.body_gzip is not None
@@ -66,7 +66,7 @@ def test_gzip_body_is_verified_after_decoding_and_kept_as_sent(
     response = post_submission(http, board, body, compress=True)
 
     assert response.status_code == 201, response.text
-    row = db.get(Submission, response.json()["submission_id"])
+    row = db.get(Submission, (response.json()["submission_id"], "7A4"))
     assert row is not None
     assert row.body_gzip is not None
     assert gzip.decompress(row.body_gzip) == body
@@ -127,6 +127,40 @@ def test_same_id_with_a_different_body_is_a_conflict(
     assert response.status_code == 409
     assert response.json()["code"] == "submission_id_conflict"
     assert stored(db)[0].given_name == "Cerys"
+
+
+def test_another_boards_submission_id_is_a_different_submission_not_a_conflict(
+    http: TestClient, board: Credentials, db: Session
+) -> None:
+    """A 409 would tell one board that another board used the id: ids are per board."""
+    other = make_client(db, org="7A1", scopes=["submissions:write", "submissions:read"])
+    db.commit()
+    document = submission_body([health_record()])
+    first = post_submission(http, board, encode(document))
+    other_document = {**document, "lhb_code": "7A1", "records": [health_record(2)]}
+
+    response = post_submission(http, other, encode(other_document))
+    replayed = post_submission(http, other, encode(other_document))
+
+    assert first.status_code == 201, first.text
+    assert response.status_code == 201, response.text
+    assert response.json()["lhb_code"] == "7A1"
+    assert response.json()["submission_id"] == document["submission_id"]
+    assert replayed.status_code == 200
+    assert replayed.json() == response.json()
+    assert count(db, Submission) == 2
+    assert {(r.lhb_code, r.submission_id) for r in stored(db)} == {
+        ("7A4", document["submission_id"]),
+        ("7A1", document["submission_id"]),
+    }
+    db.rollback()  # end the read: SQLite's write lock must not be held against the app
+    for credentials, receipt in ((board, first.json()), (other, response.json())):
+        read = http.get(
+            f"/v1/submissions/{document['submission_id']}",
+            headers={"Authorization": f"Bearer {access_token(http, credentials)}"},
+        )
+        assert read.status_code == 200, read.text
+        assert read.json() == receipt
 
 
 def test_identical_requests_racing_store_one_submission(

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from cli.signing import ASSERTION_TYPE, b64url, client_assertion
-from services.access.clients import revoke_key
+from services.access.clients import disable_client, revoke_key
 from services.access.keys import SigningAlgorithm, generate_key_pair, load_private_key
 from services.access.tokens import TokenRequest, exchange
 from services.caller import Caller
@@ -369,6 +369,60 @@ def test_revoked_key_is_refused(http: TestClient, board: Credentials, db: Sessio
     assert_invalid_client(http.post("/oauth2/token", data=token_form(board)), db)
 
 
+def _refusal_for(case: str, board: Credentials, db: Session) -> str:
+    """An assertion refused for `case`, otherwise like a good one."""
+    if case == "unknown-client":
+        claims = claims_for("cli_no_such_client")
+        return es256_sign(header_for(board.kid), claims, ec_key(board))
+    if case == "unknown-kid":
+        stranger, _ = load_private_key(generate_key_pair("ec")[0])
+        assert isinstance(stranger, ECKey)
+        header = header_for(stranger.thumbprint())
+        return es256_sign(header, claims_for(board.client_id), stranger)
+    if case == "bad-signature":
+        stranger, _ = load_private_key(generate_key_pair("ec")[0])
+        assert isinstance(stranger, ECKey)
+        return es256_sign(header_for(board.kid), claims_for(board.client_id), stranger)
+    if case == "key-of-another-type":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        header = {"alg": "RS256", "kid": board.kid, "typ": "JWT"}
+        signing_input = f"{_segment(header)}.{_segment(claims_for(board.client_id))}"
+        signature = private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64url(signature)}"
+    if case == "revoked-key":
+        revoke_key(session=db, caller=Caller.operator(), client_id=board.client_id, kid=board.kid)
+    elif case == "disabled-client":
+        disable_client(session=db, caller=Caller.operator(), client_id=board.client_id)
+    db.commit()
+    return es256_sign(header_for(board.kid), claims_for(board.client_id), ec_key(board))
+
+
+REFUSALS = [
+    "unknown-client",
+    "unknown-kid",
+    "revoked-key",
+    "bad-signature",
+    "disabled-client",
+    "key-of-another-type",
+]
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_who_exists_is_never_told_apart_by_the_refusal(
+    http: TestClient, board: Credentials, db: Session, case: str
+) -> None:
+    """Unknown client, unknown kid, revoked key, disabled client and bad signature answer
+    word for word alike, so the endpoint does not reveal which clients and keys exist."""
+    # The control names a client that certainly does not exist.
+    control = post_assertion(http, _refusal_for("unknown-client", board, db))
+
+    response = post_assertion(http, _refusal_for(case, board, db))
+
+    assert_invalid_client(response, db)
+    assert (response.status_code, response.json()) == (control.status_code, control.json())
+    assert response.headers["www-authenticate"] == control.headers["www-authenticate"]
+
+
 def test_access_token_presented_as_client_assertion_is_refused(
     http: TestClient, board: Credentials, db: Session
 ) -> None:
@@ -580,6 +634,8 @@ def service_signed(
         "iat": now,
         "exp": now + 600,
         "jti": str(uuid.uuid4()),
+        "client_kid": credentials.kid,
+        "client_gen": 0,
         **overrides,
     }
     header = {"alg": "ES256", "typ": typ, "kid": signing_key.thumbprint()}
@@ -676,6 +732,10 @@ def test_expired_access_token_is_401(
         pytest.param({"aud": TOKEN_URL}, id="other-audience"),
         pytest.param({"org": "7A1"}, id="other-organisation"),
         pytest.param({"sub": "cli_no_such_client"}, id="unknown-client"),
+        pytest.param({"client_kid": None}, id="no-key-named"),
+        pytest.param({"client_kid": "not-the-key"}, id="another-key"),
+        pytest.param({"client_gen": 1}, id="another-generation"),
+        pytest.param({"client_gen": True}, id="generation-a-boolean"),
         pytest.param({"typ": "JWT"}, id="not-typed-as-access-token"),
     ],
 )

@@ -28,7 +28,9 @@ SubmissionId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="T
         "The body is the exact JSON of `SubmissionIn`, optionally gzip-encoded, signed with a "
         f"detached JWS in `{SIGNATURE_HEADER}`. All or nothing: any invalid record refuses "
         "the whole submission with 422 and one error per problem. The same `submission_id` "
-        "with the same body answers 200 with the original receipt; with a different body, 409."
+        "with the same body answers 200 with the original receipt; with a different body, 409. "
+        "Submission ids are the sender's and belong to its board: another board's use of "
+        "the same id is a different submission and never a conflict."
     ),
     openapi_extra={
         "requestBody": {

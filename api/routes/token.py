@@ -2,6 +2,11 @@
 
 The form is read by hand so that every way it can be wrong (wrong content type, too big,
 a parameter given twice) answers an RFC 6749 error body, as OAuth clients expect.
+
+Limits (services/access/rate_limit.py): requests per client address, before any work;
+refusals per address and per claimed client_id, counted after the assertion was checked,
+so a valid assertion is never refused because of failures. The address is the TCP peer,
+or what a proxy listed in CME_TRUSTED_PROXIES says in X-Forwarded-For.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ from api.deps import Session, throttle
 from schemas.problems import OAuthProblem, Problem
 from schemas.tokens import TokenResponse
 from services import audit
-from services.access.tokens import IssuedToken, OAuthError, TokenRequest, exchange
+from services.access.rate_limit import client_address
+from services.access.tokens import (
+    IssuedToken,
+    OAuthError,
+    TokenRequest,
+    claimed_client_id,
+    exchange,
+)
 from services.caller import Caller
-from services.errors import ServiceError
+from services.errors import RateLimited, ServiceError
 from services.logs import request_id_var
 
 router = APIRouter(tags=["authentication"])
@@ -51,11 +63,15 @@ FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope
         401: {
             "model": OAuthProblem,
             "description": "invalid_client: the assertion, its signature, key, audience, "
-            "lifetime or jti was refused.",
+            "lifetime or jti was refused. An unknown client, an unknown, revoked or "
+            "mismatched key, a disabled client and a bad signature all answer the same "
+            "`error_description`, so the answer never tells which clients and keys exist.",
         },
         429: {
             "model": Problem,
-            "description": "`rate_limited`: see Retry-After.",
+            "description": "`rate_limited`, see Retry-After: too many requests from this "
+            "client address, or too many refused requests from this address or naming "
+            "this client_id. A valid assertion is never refused because of refusals.",
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },
@@ -63,10 +79,26 @@ FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope
     },
 )
 async def issue_token(request: Request, session: Session) -> JSONResponse:
-    # Before any verification work: limited per client address.
-    throttle(request, f"address:{request.client.host if request.client else 'unknown'}")
-    form = await _read_form(request)
-    issued = await run_in_threadpool(_issue, request, session, form)
+    settings = request.app.state.settings
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.trusted_proxies,
+    )
+    # Before any verification work: the work one address can cause is bounded.
+    throttle(request, f"address:{address}")
+    form: TokenRequest | None = None
+    try:
+        form = await _read_form(request)
+        issued = await run_in_threadpool(_issue, request, session, form)
+    except OAuthError:
+        wait = request.app.state.token_limits.refused(
+            address=address,
+            claimed_client_id=claimed_client_id(form.client_assertion if form else None),
+        )
+        if wait is not None:
+            raise RateLimited(wait) from None
+        raise
     body = TokenResponse(
         access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope
     )

@@ -1,4 +1,9 @@
-"""API clients (health boards, local authorities, the Welsh Government) and their keys."""
+"""API clients (health boards, local authorities, the Welsh Government) and their keys.
+
+What a client may do is decided here, in the database, at every request: an access token
+names the key that obtained it and the client's token generation, so revoking the key or
+disabling the client ends the token at once, in every process and across restarts.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from schemas.organisations import organisation
 from services import audit
 from services.access.keys import PublicKey, import_registered_key, key_id, public_jwk
 from services.caller import Caller
-from services.errors import NotFound, ServiceError
+from services.errors import Conflict, NotFound, ServiceError
 from services.store.tables import Client, ClientKey
 
 SCOPES_BY_KIND: dict[str, frozenset[str]] = {
@@ -60,6 +65,7 @@ def register_client(
         name=name,
         scopes=sorted(set(scopes)),
         created_at=datetime.now(UTC),
+        token_generation=0,
     )
     session.add(client)
     session.flush()
@@ -106,24 +112,78 @@ def revoke_key(*, session: Session, caller: Caller, client_id: str, kid: str) ->
     session.flush()
 
 
-def _audit(session: Session, caller: Caller, action: str, client_id: str, kid: str) -> None:
+def disable_client(*, session: Session, caller: Caller, client_id: str) -> None:
+    """End a client at once: its access tokens stop working and its assertions and
+    signatures are refused, whatever its keys."""
+    client = session.get(Client, client_id, with_for_update=True)
+    if client is None:
+        raise NotFound(f"No client {client_id}.")
+    if client.disabled_at is not None:
+        raise Conflict(f"Client {client_id} is already disabled.", "client_already_disabled")
+    client.disabled_at = datetime.now(UTC)
+    # Tokens carry the generation they were issued in: none issued before now comes back
+    # if the client is enabled again.
+    client.token_generation += 1
+    _audit(session, caller, "client.disabled", client_id)
+    session.flush()
+
+
+def enable_client(*, session: Session, caller: Caller, client_id: str) -> None:
+    """Let a disabled client obtain tokens again with its non-revoked keys. Tokens issued
+    before it was disabled stay invalid."""
+    client = session.get(Client, client_id, with_for_update=True)
+    if client is None:
+        raise NotFound(f"No client {client_id}.")
+    if client.disabled_at is None:
+        raise Conflict(f"Client {client_id} is not disabled.", "client_not_disabled")
+    client.disabled_at = None
+    _audit(session, caller, "client.enabled", client_id)
+    session.flush()
+
+
+def _audit(session: Session, caller: Caller, action: str, client_id: str, *ids: str) -> None:
     audit.record(
         session=session,
         caller=caller,
         action=action,
         object_type="client",
-        object_ids=[client_id, kid],
+        object_ids=[client_id, *ids],
     )
+
+
+def _active(client_id: str, kid: str) -> list[ColumnElement[bool]]:
+    """A non-revoked key of an enabled client, by the key's unique kid."""
+    return [
+        ClientKey.kid == kid,
+        ClientKey.client_id == client_id,
+        ClientKey.revoked_at.is_(None),
+        Client.disabled_at.is_(None),
+    ]
 
 
 def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | None:
-    """The client's non-revoked key with this kid, or None."""
-    row = session.scalar(
-        select(ClientKey).where(
-            ClientKey.client_id == client_id, ClientKey.kid == kid, ClientKey.revoked_at.is_(None)
+    """The enabled client's non-revoked key with this kid, or None."""
+    document = session.scalar(
+        select(ClientKey.public_jwk).join(Client).where(*_active(client_id, kid))
+    )
+    return None if document is None else import_registered_key(document)
+
+
+def grant_is_current(
+    *, session: Session, client_id: str, org_code: str, kid: str, generation: int
+) -> bool:
+    """Whether a token issued to this client of this organisation, through this key, in this
+    generation, still stands: one lookup by the key's unique kid."""
+    found = session.scalar(
+        select(ClientKey.id)
+        .join(Client)
+        .where(
+            *_active(client_id, kid),
+            Client.org_code == org_code,
+            Client.token_generation == generation,
         )
     )
-    return None if row is None else import_registered_key(row.public_jwk)
+    return found is not None
 
 
 def get_client(*, session: Session, client_id: str) -> Client | None:

@@ -4,6 +4,14 @@ service's own access tokens.
 The checks follow the NHS signed-JWT rules: an algorithm allow-list, iss = sub = client_id,
 aud = our token endpoint, a lifetime of at most 5 minutes, single-use jti, and the key
 looked up by `kid` among the client's registered, non-revoked keys only.
+
+An unknown client, an unknown or revoked key, a disabled client, a key of another type and
+a bad signature are one refusal, word for word, and each costs one signature check: the
+endpoint does not tell which clients and keys exist.
+
+Access tokens name the key that obtained them and the client's token generation; every
+request checks both against the database (`token_is_current`), so revoking the key or
+disabling the client ends the token at once.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -23,15 +32,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.tokens import ASSERTION_TYPE
-from services.access.clients import active_key, get_client
+from services.access.clients import active_key, get_client, grant_is_current
 from services.access.jose import registry_for
-from services.access.keys import SIGNING_ALGORITHMS, algorithms_for
+from services.access.keys import (
+    SIGNING_ALGORITHMS,
+    PublicKey,
+    algorithms_for,
+    generate_key_pair,
+)
 from services.store.tables import Client, UsedAssertion
 
 log = logging.getLogger(__name__)
 
 MAX_ASSERTION_SECONDS = 300
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068 typ, not a secret)
+MAX_CLIENT_ID = 64  # the column's length
+# The one answer for every assertion whose client, key or signature is not good.
+ASSERTION_REFUSED = "Unknown client or key, or the signature does not verify."
 
 
 class OAuthError(Exception):
@@ -81,7 +98,7 @@ def exchange(
         raise OAuthError("unsupported_grant_type", "Only client_credentials is supported.")
     if request.client_assertion_type != ASSERTION_TYPE or not request.client_assertion:
         raise OAuthError("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}.")
-    client, claims = _verify_assertion(
+    client, kid, claims = _verify_assertion(
         session=session,
         assertion=request.client_assertion,
         audience=token_endpoint_url,
@@ -102,6 +119,9 @@ def exchange(
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
             "jti": secrets.token_urlsafe(16),
+            # What must still hold at each request: this key active, this generation current.
+            "client_kid": kid,
+            "client_gen": client.token_generation,
         },
         service_key,
         algorithms=["ES256"],
@@ -140,27 +160,56 @@ def check_protected_header(header: dict[str, Any], *, typ_allowed: set[str]) -> 
 
 def _verify_assertion(
     *, session: Session, assertion: str, audience: str, leeway: timedelta, now: datetime
-) -> tuple[Client, dict[str, Any]]:
+) -> tuple[Client, str, dict[str, Any]]:
     header, unverified = _unverified_parts(assertion)
     try:
         alg = check_protected_header(header, typ_allowed={"JWT"})
     except ValueError as error:
         raise _invalid_client(f"Client assertion header refused: {error}.") from error
-    issuer = unverified.get("iss")
-    client = get_client(session=session, client_id=issuer) if isinstance(issuer, str) else None
-    key = None
-    if client is not None:
-        key = active_key(session=session, client_id=client.client_id, kid=header["kid"])
-    if client is None or key is None:
-        raise _invalid_client("Unknown client or key id.")
-    if alg not in algorithms_for(key):
-        raise _invalid_client("The algorithm does not match the registered key.")
+    issuer, kid = _claimed_client(unverified), str(header["kid"])
+    key = None if issuer is None else active_key(session=session, client_id=issuer, kid=kid)
+    usable = key is not None and alg in algorithms_for(key)
+    # Without a usable key the signature is still checked, against a key nobody holds, so
+    # an unknown client or key costs what a bad signature costs and answers the same.
+    checked_with = key if key is not None and usable else _decoy_key(alg)
     try:
-        claims = jwt.decode(assertion, key, registry=registry_for(alg)).claims
+        claims = jwt.decode(assertion, checked_with, registry=registry_for(alg)).claims
     except JoseError as error:
-        raise _invalid_client("The client assertion signature does not verify.") from error
+        raise _invalid_client(ASSERTION_REFUSED) from error
+    client = get_client(session=session, client_id=issuer) if issuer and usable else None
+    if client is None:
+        raise _invalid_client(ASSERTION_REFUSED)
     _check_claims(claims, client_id=client.client_id, audience=audience, leeway=leeway, now=now)
-    return client, claims
+    return client, kid, claims
+
+
+def _claimed_client(claims: dict[str, Any]) -> str | None:
+    issuer = claims.get("iss")
+    return issuer if isinstance(issuer, str) and 0 < len(issuer) <= MAX_CLIENT_ID else None
+
+
+def claimed_client_id(assertion: str | None) -> str | None:
+    """The client an assertion claims to come from (its unverified `iss`), if any: what
+    the token endpoint counts refusals against."""
+    try:
+        return _claimed_client(_unverified_parts(assertion or "")[1])
+    except OAuthError:
+        return None
+
+
+_KEY_KINDS: dict[str, Literal["ec", "ed25519", "rsa"]] = {
+    "ES256": "ec",
+    "EdDSA": "ed25519",
+    "RS256": "rsa",
+    "PS256": "rsa",
+}
+
+
+@cache
+def _decoy_key(alg: str) -> PublicKey:
+    """A public key of the algorithm's type whose private key was thrown away (made once
+    per process and type)."""
+    return generate_key_pair(_KEY_KINDS[alg])[1]
 
 
 def _check_claims(
@@ -231,6 +280,9 @@ class AccessClaims:
     client_id: str
     org_code: str
     scopes: frozenset[str]
+    # The key whose assertion obtained the token, and the client's generation then.
+    kid: str
+    generation: int
 
 
 def verify_access_token(
@@ -251,6 +303,21 @@ def verify_access_token(
     if expires <= now:
         return None
     sub, org, scope = claims.get("sub"), claims.get("org"), claims.get("scope")
+    kid, generation = claims.get("client_kid"), claims.get("client_gen")
     if not (isinstance(sub, str) and isinstance(org, str) and isinstance(scope, str)):
         return None
-    return AccessClaims(sub, org, frozenset(scope.split()))
+    if not isinstance(kid, str) or not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    return AccessClaims(sub, org, frozenset(scope.split()), kid, generation)
+
+
+def token_is_current(*, session: Session, claims: AccessClaims) -> bool:
+    """Whether the client still exists in the token's organisation, is not disabled, is in
+    the token's generation, and the key that obtained the token is not revoked."""
+    return grant_is_current(
+        session=session,
+        client_id=claims.client_id,
+        org_code=claims.org_code,
+        kid=claims.kid,
+        generation=claims.generation,
+    )

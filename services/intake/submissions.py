@@ -91,8 +91,8 @@ def ingest(
         record_count=len(submission.records),
         receipt=receipt.model_dump(mode="json"),
     )
-    # Claim the submission_id first: a concurrent identical request waits here on the
-    # primary key and then answers as a replay instead of storing the records twice.
+    # Claim (submission_id, lhb_code) first: a concurrent identical request waits here on
+    # the primary key and then answers as a replay instead of storing the records twice.
     try:
         with session.begin_nested():
             session.add(row)
@@ -153,12 +153,17 @@ def read_receipt(*, session: Session, caller: Caller, submission_id: str) -> Rec
 
 
 def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt | None:
-    existing = session.get(Submission, str(submission.submission_id), populate_existing=True)
+    """The receipt of this board's earlier submission with this id, if any. Ids are the
+    sender's and unique per board: another board's submission is never found here."""
+    existing = session.get(
+        Submission, (str(submission.submission_id), submission.lhb_code), populate_existing=True
+    )
     if existing is None:
         return None
-    if existing.body_sha256 != digest or existing.lhb_code != submission.lhb_code:
+    if existing.body_sha256 != digest:
         raise Conflict(
-            "This submission_id was already used with a different body.", "submission_id_conflict"
+            "This board already used this submission_id with a different body.",
+            "submission_id_conflict",
         )
     return Receipt.model_validate(existing.receipt)
 

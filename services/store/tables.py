@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -61,6 +62,11 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(200))
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A disabled client gets no tokens and its tokens are refused (`cme clients disable`).
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Access tokens carry the generation they were issued in; disabling moves it on, so a
+    # client enabled again does not get its old tokens back.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClientKey(Base):
@@ -86,10 +92,13 @@ class UsedAssertion(Base):
 
 
 class Submission(Base):
+    """A board's submission. Its id is the sender's, so it is unique per board only: one
+    board's id says nothing about another board's submissions."""
+
     __tablename__ = "submissions"
 
     submission_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    lhb_code: Mapped[str] = mapped_column(String(8), index=True)
+    lhb_code: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     extract_type: Mapped[str] = mapped_column(String(8))
     extracted_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -128,12 +137,16 @@ class HealthRecord(PersonColumns, Base):
     __table_args__ = (
         UniqueConstraint("lhb_code", "record_id"),
         Index("ix_health_records_la_lhb", "local_authority_code", "lhb_code"),
+        # The board's own submission: submission ids are unique per board only.
+        ForeignKeyConstraint(
+            ["submission_id", "lhb_code"], ["submissions.submission_id", "submissions.lhb_code"]
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     lhb_code: Mapped[str] = mapped_column(String(8))
     record_id: Mapped[str] = mapped_column(String(64))
-    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.submission_id"), index=True)
+    submission_id: Mapped[str] = mapped_column(String(36), index=True)
     local_authority_code: Mapped[str] = mapped_column(String(9))
     address_last_known: Mapped[bool | None] = mapped_column(Boolean)
     gp_practice_code: Mapped[str | None] = mapped_column(String(16))
