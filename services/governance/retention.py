@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -33,11 +33,14 @@ from services.store.tables import (
 def purge(*, session: Session, retention_days: int, now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)
-    still_needed = select(HealthRecord.submission_id).distinct()
+    still_needed = exists().where(
+        HealthRecord.submission_id == Submission.submission_id,
+        HealthRecord.lhb_code == Submission.lhb_code,
+    )
     bodies = affected_rows(
         session,
         update(Submission)
-        .where(Submission.body_gzip.is_not(None), Submission.submission_id.not_in(still_needed))
+        .where(Submission.body_gzip.is_not(None), ~still_needed)
         .values(body_gzip=None, body_deleted_at=now),
     )
     expired = session.scalars(

@@ -40,7 +40,10 @@ def minimise(
     )
     education_set.consumed_at = now
     ids = sorted(submission_ids)
-    still_needed = exists().where(HealthRecord.submission_id == Submission.submission_id)
+    still_needed = exists().where(
+        HealthRecord.submission_id == Submission.submission_id,
+        HealthRecord.lhb_code == Submission.lhb_code,
+    )
     bodies = 0
     for start in range(0, len(ids), _BATCH):
         bodies += affected_rows(
