@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 import services.store.tables  # noqa: F401  (registers every table on Base.metadata)
 from api.app import create_app
-from services.settings import Settings
+from services.settings import Settings, get_settings
 from services.store.db import Base, make_engine
 from services.store.schema_version import current_revision, head_revision, upgrade_to_head
 from tests.factories import Credentials, make_client
@@ -51,6 +51,23 @@ class PostgresDatabase:
 
     url: str
     seeded: SeededRows
+
+
+@pytest.fixture(autouse=True)
+def _settings_from_this_test_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees service configuration left by another, or by the shell running pytest.
+
+    `get_settings` caches the first Settings it builds from the CME_* variables; a test that
+    points the CLI at its database sets them with monkeypatch, and the cache must not
+    outlive them. Variables that configure the suite itself (CME_TEST_*) are not touched.
+    """
+    service_variables = {f"CME_{field}".upper() for field in Settings.model_fields}
+    for name in list(os.environ):
+        if name.upper() in service_variables:
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def _admin_conninfo() -> str:

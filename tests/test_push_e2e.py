@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from cli.extracts import csv_header, row_from_record
 from cli.main import app as cme
-from services.settings import Settings, get_settings
+from services.settings import Settings
 from services.store.db import make_engine, session_factory
 from services.synthetic import generate_health_records
 from tests.factories import make_case
@@ -38,7 +38,6 @@ def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     base_url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("CME_DATABASE_URL", database_url)
     monkeypatch.setenv("CME_PUBLIC_BASE_URL", base_url)
-    get_settings.cache_clear()
     settings = Settings(
         database_url=database_url, public_base_url=base_url, dev_key_dir=tmp_path / "k"
     )
@@ -54,7 +53,6 @@ def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     yield base_url
     server.should_exit = True
     thread.join(timeout=10)
-    get_settings.cache_clear()
 
 
 def _records(count: int) -> list[dict[str, object]]:
