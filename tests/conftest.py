@@ -10,6 +10,9 @@ instead each test gets a clean database: a copy of a migrated SQLite file, or a 
 PostgreSQL database put back after the test as the migrations left it: every table emptied,
 the rows the migrations seed written again, and the whole schema rebuilt if the test moved
 it off the latest migration.
+
+Every test must pass alone and in any order: `make test` shuffles them (pytest-randomly)
+and prints the seed; `--randomly-seed=N` repeats that shuffle, `-p no:randomly` turns it off.
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ class PostgresDatabase:
 
     url: str
     seeded: SeededRows
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """The shuffle's seed once more, below any failures (`pytest -q` hides the header)."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(
+            f"tests shuffled; repeat this shuffle with --randomly-seed={seed}"
+        )
 
 
 @pytest.fixture(autouse=True)
