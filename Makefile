@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint openapi bench-ingest bench-linkage bench-reconcile bench-load crash clean
+.PHONY: install run test lint openapi bench-ingest bench-linkage bench-reconcile bench-load bench-synthetic crash clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,9 @@ bench-reconcile: install
 
 bench-load: install
 	$(BIN)/python bench/load.py
+
+bench-synthetic: install
+	$(BIN)/python bench/synthetic.py
 
 crash: install
 	$(BIN)/python -m tests.crash.harness --rounds 30

@@ -7,7 +7,12 @@ reached the PostgreSQL half is skipped with the reason, unless CME_TEST_REQUIRE_
 
 The app commits inside each request, so tests cannot roll back one outer transaction;
 instead each test gets a clean database: a copy of a migrated SQLite file, or a migrated
-PostgreSQL database whose tables are truncated after the test.
+PostgreSQL database put back after the test as the migrations left it: every table emptied,
+the rows the migrations seed written again, and the whole schema rebuilt if the test moved
+it off the latest migration.
+
+Every test must pass alone and in any order: `make test` shuffles them (pytest-randomly)
+and prints the seed; `--randomly-seed=N` repeats that shuffle, `-p no:randomly` turns it off.
 """
 
 from __future__ import annotations
@@ -16,39 +21,67 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, Table, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+import services.store.tables  # noqa: F401  (registers every table on Base.metadata)
 from api.app import create_app
-from services.settings import Settings
-from services.store.db import make_engine
-from services.store.schema_version import upgrade_to_head
+from services.settings import Settings, get_settings
+from services.store.db import Base, make_engine
+from services.store.schema_version import current_revision, head_revision, upgrade_to_head
 from tests.factories import Credentials, make_client
 
 POSTGRES_URL = os.environ.get(
     "CME_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("CME_TEST_REQUIRE_POSTGRES") == "1"
-_TABLES_TO_EMPTY = (
-    "audit_inbox",
-    "cme_cases",
-    "reconciliations",
-    "education_records",
-    "education_sets",
-    "health_records",
-    "submissions",
-    "used_assertions",
-    "client_keys",
-    "clients",
-    "audit_events",
-)
+
+SeededRows = dict[Table, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """One worker's migrated PostgreSQL database and the rows its migrations seeded."""
+
+    url: str
+    seeded: SeededRows
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """The shuffle's seed once more, below any failures (`pytest -q` hides the header)."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(
+            f"tests shuffled; repeat this shuffle with --randomly-seed={seed}"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _settings_from_this_test_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees service configuration left by another, or by the shell running pytest.
+
+    `get_settings` caches the first Settings it builds from the CME_* variables; a test that
+    points the CLI at its database sets them with monkeypatch, and the cache must not
+    outlive them. Variables that configure the suite itself (CME_TEST_*) are not touched.
+    """
+    service_variables = {f"CME_{field}".upper() for field in Settings.model_fields}
+    for name in list(os.environ):
+        if name.upper() in service_variables:
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def _admin_conninfo() -> str:
@@ -66,7 +99,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[PostgresDatabase]:
     try:
         admin = psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
@@ -79,11 +112,47 @@ def postgres_database() -> Iterator[str]:
     admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
-    yield url
+    try:
+        upgrade_to_head(engine)
+        seeded = _seeded_rows(engine)
+    finally:
+        engine.dispose()
+    yield PostgresDatabase(url=url, seeded=seeded)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+def _seeded_rows(engine: Engine) -> SeededRows:
+    """The rows a freshly migrated database holds (the audit chain's genesis head, so far).
+
+    Read back rather than listed here, so that reference rows a future migration seeds
+    survive the clean-up between tests without anyone remembering to add them.
+    """
+    with engine.connect() as connection:
+        rows = {
+            table: [dict(row._mapping) for row in connection.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+    return {table: found for table, found in rows.items() if found}
+
+
+def _restore(engine: Engine, seeded: SeededRows) -> None:
+    """Put the database back as the migrations left it, whatever the test did to it."""
+    if current_revision(engine) != head_revision():
+        # Migrated down, or its version stamp changed: rebuild the schema from nothing.
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade_to_head(engine)
+        return
+    # Every table the code knows, so that a table added to services/store/tables.py is
+    # emptied too; Alembic's version table is not on the metadata and keeps its one row.
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in Base.metadata.sorted_tables:
+            if table in seeded:
+                connection.execute(insert(table), seeded[table])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,15 +162,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    url: str = request.getfixturevalue("postgres_database")
-    yield url
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(_TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
-        connection.execute(
-            text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": "0" * 64}
-        )
-    engine.dispose()
+    database: PostgresDatabase = request.getfixturevalue("postgres_database")
+    yield database.url
+    engine = make_engine(database.url)
+    try:
+        _restore(engine, database.seeded)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

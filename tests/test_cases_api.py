@@ -290,7 +290,7 @@ def test_a_move_to_england_leaves_a_transfer_record(
     )
 
     db.rollback()
-    transfer = db.scalar(select(EnglandTransfer))
+    transfer = db.scalar(select(EnglandTransfer).where(EnglandTransfer.case_id == case.case_id))
     assert transfer is not None
     assert (transfer.case_id, transfer.child["family_name"]) == (case.case_id, "Llewellyn")
 
@@ -313,7 +313,8 @@ def test_review_decision_is_recorded_and_closes_when_at_school(
 
     assert (body["status"], body["outcome"]) == ("closed", "registered_at_school")
     db.rollback()
-    remembered = db.scalar(select(ReviewDecision))
+    # A decision is remembered for the child as the health board sent them.
+    remembered = db.get(ReviewDecision, (case.la_code, case.source_lhb_code, case.source_record_id))
     assert remembered is not None
     assert remembered.education_record_id == "upn-1"
 

@@ -15,7 +15,6 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from services.access.keys import generate_key_pair, key_id, load_public_key, public_jwk
-from services.settings import get_settings
 from services.store.db import is_sqlite, make_engine
 from services.store.tables import AuditEvent, Client, ClientKey
 
@@ -26,11 +25,9 @@ runner = CliRunner()
 def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The CLI pointed at the test database; an engine on it for arranging and inspecting."""
     monkeypatch.setenv("CME_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     inspector = make_engine(database_url)
     yield inspector
     inspector.dispose()
-    get_settings.cache_clear()
 
 
 def cme(*arguments: str) -> Result:

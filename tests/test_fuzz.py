@@ -1,4 +1,4 @@
-"""Fuzzing the API against its own OpenAPI description (issue 5, item 2).
+"""Fuzzing the API against its own OpenAPI description: what it promises, it answers.
 
 Schemathesis generates requests from the document the app serves, in process (the ASGI
 transport, no socket), as four callers with real access tokens: two local authorities

@@ -1,4 +1,4 @@
-"""The hostile-input catalogue (issue 5, item 1): every endpoint, named cases.
+"""The hostile-input catalogue: every endpoint, named cases of what an attacker sends.
 
 Each case sends one hostile request and asserts a 4xx answer in the endpoint's error shape
 (problem+json; RFC 6749 bodies at the token endpoint), nothing in the body that gives the

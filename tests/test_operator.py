@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cli.main import app as cme
-from services.settings import get_settings
 from services.store.tables import AuditEvent, CmeCase, EnglandTransfer
 from tests.factories import Credentials, bearer, make_case, make_client, nhs_number
 
@@ -21,11 +19,10 @@ CARDIFF = "W06000015"
 
 
 @pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI pointed at the test database (conftest clears the cached settings)."""
     monkeypatch.setenv("CME_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return CliRunner()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -19,8 +20,10 @@ from typer.testing import CliRunner
 from api.app import create_app
 from cli.extracts import csv_header, row_from_record
 from cli.main import app as cme
-from services.settings import Settings, get_settings
+from services.settings import Settings
+from services.store.db import make_engine, session_factory
 from services.synthetic import generate_health_records
+from tests.factories import make_case
 
 
 def _free_port() -> int:
@@ -35,7 +38,6 @@ def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     base_url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("CME_DATABASE_URL", database_url)
     monkeypatch.setenv("CME_PUBLIC_BASE_URL", base_url)
-    get_settings.cache_clear()
     settings = Settings(
         database_url=database_url, public_base_url=base_url, dev_key_dir=tmp_path / "k"
     )
@@ -51,7 +53,6 @@ def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     yield base_url
     server.should_exit = True
     thread.join(timeout=10)
-    get_settings.cache_clear()
 
 
 def _records(count: int) -> list[dict[str, object]]:
@@ -169,12 +170,20 @@ def test_push_prints_validation_errors_and_fails(service: str, tmp_path: Path) -
     assert "nhs_number_checksum" in pushed.output
 
 
+def add_cases(database_url: str, *cases: dict[str, Any]) -> None:
+    """Cases written straight to the database, as reconciliation would leave them."""
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            for fields in cases:
+                make_case(session, **fields)
+    finally:
+        engine.dispose()
+
+
 def test_pull_follows_cursors_and_is_incremental(
     service: str, database_url: str, tmp_path: Path
 ) -> None:
-    from services.store.db import make_engine, session_factory
-    from tests.factories import make_case
-
     runner = CliRunner()
     private, public = tmp_path / "la.pem", tmp_path / "la.jwk"
     runner.invoke(
@@ -197,11 +206,7 @@ def test_pull_follows_cursors_and_is_incremental(
         ],
     )
     client_id = json.loads(registered.stdout)["client_id"]
-    engine = make_engine(database_url)
-    with session_factory(engine)() as session:
-        for _ in range(3):
-            make_case(session)
-        make_case(session, la_code="W06000022")
+    add_cases(database_url, {}, {}, {}, {"la_code": "W06000022"})
     state = tmp_path / "state.json"
     out = tmp_path / "cases.ndjson"
     base = [
@@ -223,9 +228,7 @@ def test_pull_follows_cursors_and_is_incremental(
     assert len(out.read_text().splitlines()) == 3
     assert state.exists()
 
-    with session_factory(engine)() as session:
-        make_case(session, child={"given_name": "Nia"})
-    engine.dispose()
+    add_cases(database_url, {"child": {"given_name": "Nia"}})
     second = runner.invoke(cme, [*base, "--format", "csv", "--out", str(tmp_path / "new.csv")])
 
     assert second.exit_code == 0, second.output

@@ -1,1 +1,2 @@
-"""Crash-safety harness and its short CI run (issue 5, item 3)."""
+"""Crash safety: a harness that kills the service and PostgreSQL mid-submission, and its
+short CI run."""

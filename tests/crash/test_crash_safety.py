@@ -1,4 +1,4 @@
-"""Crash safety, short version for CI (issue 5, item 3).
+"""Crash safety, short version for CI: an acknowledged submission survives any crash.
 
 Kills the service (SIGKILL) and PostgreSQL (immediate shutdown) while 50 signed
 submissions are in flight, restarts, resends what was not acknowledged and reads the
