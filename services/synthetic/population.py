@@ -34,7 +34,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from schemas.identifiers import nhs_number_check_digit
 from services.synthetic.errors import ErrorType, maybe_double_barrel, perturb
@@ -53,16 +53,7 @@ TruthCategory = Literal[
     "moved_away",
     "missing",
 ]
-TRUTH_CATEGORIES: Final[tuple[TruthCategory, ...]] = (
-    "maintained_school",
-    "independent_school",
-    "eotas",
-    "school_in_england",
-    "ehe_assured",
-    "ehe_not_assured",
-    "moved_away",
-    "missing",
-)
+TRUTH_CATEGORIES: Final[tuple[TruthCategory, ...]] = get_args(TruthCategory)
 #: Children the service should list: no suitable education known to the authority. A
 #: child who moved away is not found either, and listing them is right (the officer then
 #: closes the case as `moved_to_another_authority`), but the bench reports them apart.
