@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.body import inflation_threads
 from api.deps import refuse_repeated_query_parameters
 from api.observability import Metrics, RequestContext
 from api.routes import (
@@ -45,6 +46,9 @@ Authentication: OAuth 2.0 client credentials with a signed client assertion (RFC
 `POST /oauth2/token`; every other endpoint takes `Authorization: Bearer <access_token>`.
 Errors are `application/problem+json` (RFC 9457) with a stable `code`; the token endpoint
 answers RFC 6749 error bodies.
+
+A request body must arrive within the service's time limit (`408 request_timeout`
+otherwise).
 """
 
 
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limits = TokenBuckets(
         per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
     )
+    app.state.inflation_threads = inflation_threads()
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
     app.include_router(token.router)

@@ -27,8 +27,11 @@ from services.logs import request_id_var
 
 
 def _session(request: Request) -> Iterator[OrmSession]:
-    """Commit once, after the route returns and before the response is sent: a failure at
-    commit becomes an error response, never a 2xx."""
+    """The route's unit of work. It takes a connection (on SQLite, the write lock) only at
+    its first query, which routes make after reading any body, inside their one threadpool
+    call; it commits once, after the route returns and before the response is sent, so a
+    failure at commit becomes an error response, never a 2xx. FastAPI runs this exit
+    outside the threadpool's limit, so a commit never waits behind other requests."""
     with request.app.state.sessions() as session:
         try:
             yield session
@@ -46,7 +49,6 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /o
 def authenticated(
     security_scopes: SecurityScopes,
     request: Request,
-    session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -56,8 +58,11 @@ def authenticated(
         service_key=request.app.state.service_key,
         issuer=request.app.state.settings.public_base_url,
     )
-    # The client must still exist: deleting a client ends its tokens at once.
-    client = None if claims is None else get_client(session=session, client_id=claims.client_id)
+    # The client must still exist: deleting a client ends its tokens at once. Looked up in a
+    # short transaction of its own, over before the route reads a body or starts its unit of
+    # work, so a slow sender holds no pooled connection and no SQLite lock.
+    with request.app.state.sessions.begin() as session:
+        client = None if claims is None else get_client(session=session, client_id=claims.client_id)
     if claims is None or client is None or client.org_code != claims.org_code:
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)

@@ -52,7 +52,7 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local author
             },
         }
     },
-    responses=problems(400, 401, 403, 429, 404, 413, 415, 422),
+    responses=problems(400, 401, 403, 429, 404, 408, 413, 415, 422),
 )
 async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
@@ -79,12 +79,16 @@ async def replace_education_records(
     summary="Queue a reconciliation of the authority's health and education records",
     responses=problems(401, 403, 429, 404, 409),
 )
-def start_reconciliation(
+async def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
 ) -> ReconciliationQueued:
     own_authority(caller, la_code)
-    job = queue.enqueue(
-        session=session, la_code=la_code, trigger="manual", requested_by=caller.client_id
+    job = await run_in_threadpool(
+        queue.enqueue,
+        session=session,
+        la_code=la_code,
+        trigger="manual",
+        requested_by=caller.client_id,
     )
     response.headers["Location"] = (
         f"/v1/local-authorities/{la_code}/reconciliations/{job.reconciliation_id}"
@@ -98,12 +102,14 @@ def start_reconciliation(
     summary="A reconciliation's status, progress and summary",
     responses=problems(401, 403, 429, 404, 422),
 )
-def read_reconciliation(
+async def read_reconciliation(
     session: Session,
     caller: CmeReader,
     la_code: LaCode,
     reconciliation_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> ReconciliationOut:
     own_authority(caller, la_code)
-    job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
+    job = await run_in_threadpool(
+        queue.get, session=session, la_code=la_code, reconciliation_id=reconciliation_id
+    )
     return reconciliation_out(job)
