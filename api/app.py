@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.body import inflation_threads
 from api.deps import refuse_repeated_query_parameters
+from api.head import HeadAsGet
 from api.observability import Metrics, RequestContext
 from api.routes import (
     cases,
@@ -48,7 +49,8 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`; the token
 answers RFC 6749 error bodies.
 
 A request body must arrive within the service's time limit (`408 request_timeout`
-otherwise).
+otherwise). Every `GET` also answers `HEAD`: the same status and headers, no body. Paths
+are exact: a trailing slash is not redirected but answers `404`.
 """
 
 
@@ -90,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Starlette's redirect to the other spelling of a path builds its Location from the
+        # request's Host header; a path with a stray slash is simply not found.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -97,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
     )
     app.state.inflation_threads = inflation_threads()
+    # The last added runs first: the request context sees the HEAD as asked.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
     app.include_router(token.router)

@@ -49,7 +49,7 @@ class RequestContext:
         # Not reset afterwards: each request runs in its own context, and the 500 handler,
         # which runs outside this middleware, still needs the id.
         request_id_var.set(request_id)
-        method = scope["method"]
+        method = scope["method"]  # as asked: a HEAD is answered as its GET further in
         status = 500
         started = time.perf_counter()
 

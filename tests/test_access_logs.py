@@ -94,7 +94,7 @@ def _hostile_requests(base_url: str) -> list[int]:
     with httpx.Client(base_url=base_url, timeout=20) as client:
         return [
             client.get(f"/healthz?{query}").status_code,
-            client.get(f"/readyz?{query}").status_code,
+            client.head(f"/readyz?{query}").status_code,
             client.get(f"/v1/local-authorities/{CARDIFF}/cme-cases?{query}").status_code,
             client.get(f"/v1/local-authorities/{CARDIFF}/cme-cases/{CHILD}?{query}").status_code,
             client.get(f"/no/such/{CHILD}?{query}").status_code,
@@ -115,7 +115,7 @@ def _assert_clean_access_lines(lines: Lines) -> None:
     access = [e for e in entries if e["message"] == "request"]
     assert {(e["method"], e["route"], e["status"]) for e in access} >= {
         ("GET", "/healthz", 200),
-        ("GET", "/readyz", 200),
+        ("HEAD", "/readyz", 200),
         ("GET", "/v1/local-authorities/{la_code}/cme-cases", 401),
         ("GET", "/v1/local-authorities/{la_code}/cme-cases/{case_id}", 401),
         ("GET", "unmatched", 404),
