@@ -58,10 +58,10 @@ def authenticated(
         service_key=request.app.state.service_key,
         issuer=request.app.state.settings.public_base_url,
     )
-    # The client must still exist: deleting a client ends its tokens at once. Looked up in a
-    # short transaction of its own, over before the route reads a body or starts its unit of
-    # work, so a slow sender holds no pooled connection and no SQLite lock.
-    with request.app.state.sessions.begin() as session:
+    # The client must still exist: deleting a client ends its tokens at once. Read in a
+    # short session of its own, closed (nothing to commit) before the route reads a body or
+    # starts its unit of work, so a slow sender holds no pooled connection and no SQLite lock.
+    with request.app.state.sessions() as session:
         client = None if claims is None else get_client(session=session, client_id=claims.client_id)
     if claims is None or client is None or client.org_code != claims.org_code:
         raise Unauthenticated("The access token is missing, expired or not valid.")
