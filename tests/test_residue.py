@@ -3,6 +3,7 @@ SQLite's write-ahead log, and PostgreSQL vacuums the tables they were deleted fr
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +16,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 import services.reconciliation.worker
+import services.store.db
 from cli.main import app as cme
 from services.linkage import LinkageSettings
 from services.reconciliation.worker import work_once
 from services.settings import get_settings
+from services.store.db import clear_deleted_residue
 from tests.factories import (
     Credentials,
     education_record,
@@ -176,3 +179,32 @@ def test_postgresql_vacuums_the_tables_children_were_deleted_from(
     for table, last in after.items():
         assert last is not None, table
         assert last != before.get(table), table
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_reader_holding_the_log_delays_the_truncation_and_is_logged(
+    app: FastAPI,
+    db: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(services.store.db, "_CHECKPOINT_WAIT_SECONDS", 0.05)
+    path = database_url.removeprefix("sqlite:///")
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM cme_cases").fetchone()  # holds its snapshot
+        make_case(db, child={"nhs_number": nhs_number(8201)})
+        db.rollback()
+
+        held = clear_deleted_residue(app.state.engine)
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    released = clear_deleted_residue(app.state.engine)
+
+    assert (held, released) == (False, True)
+    warning = next(r for r in caplog.records if r.getMessage().startswith("write-ahead log"))
+    assert warning.__dict__["wal_frames"] > 0
+    assert Path(f"{path}-wal").stat().st_size == 0
