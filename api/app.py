@@ -11,7 +11,9 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.body import inflation_threads
 from api.deps import refuse_repeated_query_parameters
+from api.head import HeadAsGet
 from api.observability import Metrics, RequestContext
 from api.routes import (
     cases,
@@ -45,6 +47,10 @@ Authentication: OAuth 2.0 client credentials with a signed client assertion (RFC
 `POST /oauth2/token`; every other endpoint takes `Authorization: Bearer <access_token>`.
 Errors are `application/problem+json` (RFC 9457) with a stable `code`; the token endpoint
 answers RFC 6749 error bodies.
+
+A request body must arrive within the service's time limit (`408 request_timeout`
+otherwise). Every `GET` also answers `HEAD`: the same status and headers, no body. Paths
+are exact: a trailing slash is not redirected but answers `404`.
 """
 
 
@@ -86,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Starlette's redirect to the other spelling of a path builds its Location from the
+        # request's Host header; a path with a stray slash is simply not found.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -97,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         burst=settings.token_failure_burst,
         enabled=settings.rate_limit_per_minute > 0,
     )
+    app.state.inflation_threads = inflation_threads()
+    # The last added runs first: the request context sees the HEAD as asked.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
     app.include_router(token.router)

@@ -26,8 +26,11 @@ from services.logs import request_id_var
 
 
 def _session(request: Request) -> Iterator[OrmSession]:
-    """Commit once, after the route returns and before the response is sent: a failure at
-    commit becomes an error response, never a 2xx."""
+    """The route's unit of work. It takes a connection (on SQLite, the write lock) only at
+    its first query, which routes make after reading any body, inside their one threadpool
+    call; it commits once, after the route returns and before the response is sent, so a
+    failure at commit becomes an error response, never a 2xx. FastAPI runs this exit
+    outside the threadpool's limit, so a commit never waits behind other requests."""
     with request.app.state.sessions() as session:
         try:
             yield session
@@ -45,7 +48,6 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /o
 def authenticated(
     security_scopes: SecurityScopes,
     request: Request,
-    session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -55,9 +57,15 @@ def authenticated(
         service_key=request.app.state.service_key,
         issuer=request.app.state.settings.public_base_url,
     )
-    # Checked in the database at every request: revoking the key that obtained the token,
-    # or disabling or deleting the client, ends the token at once in every process.
-    if claims is None or not token_is_current(session=session, claims=claims):
+    # Checked in the database at every request, in a short session of its own closed
+    # (nothing to commit) before the route reads a body or starts its unit of work, so a slow
+    # sender holds no pooled connection and no SQLite lock. Revoking the key that obtained
+    # the token, or disabling or deleting the client, ends the token at once in every process.
+    if claims is None:
+        raise Unauthenticated("The access token is missing, expired or not valid.")
+    with request.app.state.sessions() as session:
+        current = token_is_current(session=session, claims=claims)
+    if not current:
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)
     missing = set(security_scopes.scopes) - claims.scopes

@@ -1,7 +1,9 @@
-"""Request ids and request metrics, as a pure ASGI middleware (streams bodies untouched)."""
+"""Request ids, request metrics and the access log, as a pure ASGI middleware (streams
+bodies untouched)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -11,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.logs import request_id_var
+
+log = logging.getLogger(__name__)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -45,6 +49,7 @@ class RequestContext:
         # Not reset afterwards: each request runs in its own context, and the 500 handler,
         # which runs outside this middleware, still needs the id.
         request_id_var.set(request_id)
+        method = scope["method"]  # as asked: a HEAD is answered as its GET further in
         status = 500
         started = time.perf_counter()
 
@@ -61,10 +66,20 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # Route templates, never raw paths: ids in paths must not become label values.
+            # Route templates, never raw paths or query strings: ids in paths must not become
+            # label values, and what a client puts in a path or query (a token, an NHS
+            # number) must not reach the log.
             route: Any = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(
-                time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
             )

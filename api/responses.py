@@ -15,6 +15,8 @@ _DESCRIPTIONS = {
     "`signature_unknown_key`, `signature_invalid`.",
     403: "`insufficient_scope`, or `lhb_code_not_caller`.",
     404: "`not_found`: no such resource for the caller's organisation.",
+    408: "`request_timeout`: the body did not arrive within the time limit; the connection "
+    "is closed.",
     409: "`submission_id_conflict`: this board already used the id with a different body; "
     "`education_records_required`: no education records are waiting to be reconciled; "
     "`case_closed`, `not_under_review`.",

@@ -57,6 +57,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from cli.main import SERVER_OPTIONS
 from cli.signing import ASSERTION_TYPE, PrivateKey, client_assertion, detached_signature
 from schemas.identifiers import nhs_number_check_digit
 from schemas.organisations import local_authority_codes
@@ -405,10 +406,8 @@ def serve_bare(port: int, workers: int, log_level: str) -> None:
         host=HOST,
         port=port,
         workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
         app_dir=str(ROOT),
+        **SERVER_OPTIONS,
     )
 
 

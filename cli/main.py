@@ -70,6 +70,18 @@ def db_upgrade() -> None:
     err.print("database is at the latest migration")
 
 
+# How `cme serve` runs uvicorn (the Dockerfile's command is `cme serve`).
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_config": None,  # the service's JSON logs, configured before
+    # uvicorn's access line quotes the query string; the service logs its own without it.
+    "access_log": False,
+    # uvicorn never rewrites the client address from X-Forwarded-For (its default believes
+    # the header from 127.0.0.1): the service decides whom to believe (CME_TRUSTED_PROXIES).
+    "proxy_headers": False,
+    "server_header": False,
+}
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -81,15 +93,6 @@ def serve(
 
     configure_logging(get_settings().log_level)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, **SERVER_OPTIONS)
-
-
-# uvicorn never rewrites the client address from X-Forwarded-For (its default believes the
-# header from 127.0.0.1): the service decides whom to believe, from CME_TRUSTED_PROXIES.
-SERVER_OPTIONS: dict[str, Any] = {
-    "log_config": None,
-    "proxy_headers": False,
-    "server_header": False,
-}
 
 
 def _read_key_file(path: Path) -> str:

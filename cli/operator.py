@@ -20,18 +20,22 @@ from services.cases import transfers
 from services.errors import ServiceError
 from services.governance import retention
 from services.settings import get_settings
-from services.store.db import make_engine, session_factory, transaction
+from services.store.db import clear_deleted_residue, make_engine, session_factory, transaction
 
 err = Console(stderr=True)
 
 
 @contextmanager
-def operator_transaction() -> Iterator[Session]:
-    """One unit of work on CME_DATABASE_URL; the engine is closed afterwards."""
+def operator_transaction(*, deletes_personal_data: bool = False) -> Iterator[Session]:
+    """One unit of work on CME_DATABASE_URL; the engine is closed afterwards. When it
+    deletes children's details, the database's other copies of them are cleared after the
+    commit (write-ahead log, dead rows)."""
     engine = make_engine(get_settings().database_url)
     try:
         with transaction(session_factory(engine)) as session:
             yield session
+        if deletes_personal_data:
+            clear_deleted_residue(engine)
     except ServiceError as error:
         err.print(f"[red]error[/red] {error.code}: {error.detail}")
         raise typer.Exit(code=2) from None
@@ -56,7 +60,7 @@ def subject_access(
 
 def erase(case_id: Annotated[str, typer.Option(help="The case to erase.")]) -> None:
     """Erase a case and everything derived from it (UK GDPR art. 17, where it applies)."""
-    with operator_transaction() as session:
+    with operator_transaction(deletes_personal_data=True) as session:
         retention.erase(session=session, case_id=case_id)
     err.print(f"erased case {case_id}")
 
@@ -78,7 +82,7 @@ def purge(
 ) -> None:
     """Delete raw bodies no longer needed and closed cases past the retention period."""
     days = retention_days or get_settings().case_retention_days
-    with operator_transaction() as session:
+    with operator_transaction(deletes_personal_data=True) as session:
         counts = retention.purge(session=session, retention_days=days)
     sys.stdout.write(json.dumps(counts) + "\n")
 

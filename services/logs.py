@@ -29,6 +29,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class NoServerAccessLines(logging.Filter):
+    """Drops the HTTP server's own access lines: uvicorn's quote the whole request line,
+    query string included, where a client may have put a token or an NHS number. The
+    service writes its own (api/observability.py: route template, status, duration)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+SERVER_ACCESS_LOGGER = "uvicorn.access"
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
@@ -37,3 +49,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # /readyz asks Alembic for the schema version; its per-call chatter is noise.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # However the server was started (`cme serve` turns its access log off; a bare
+    # `uvicorn api.main:app` does not).
+    access = logging.getLogger(SERVER_ACCESS_LOGGER)
+    if not any(isinstance(f, NoServerAccessLines) for f in access.filters):
+        access.addFilter(NoServerAccessLines())

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # Clock leeway for client assertions: small, because assertions live 5 minutes at most.
     clock_leeway_seconds: int = Field(default=30, ge=0, le=120)
     max_body_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # How long a request body may take to arrive, once the service starts reading it; a
+    # slower one answers 408. Nothing is held in the database meanwhile, so this bounds
+    # only the sockets and buffers a slow or stalled sender can keep.
+    body_read_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     log_level: str = "INFO"
     # Run queued reconciliations in a thread of the API process (the embedded default).
     # With several API processes or machines, set false and run `cme worker` processes.

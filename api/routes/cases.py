@@ -98,11 +98,11 @@ def list_cases(
     summary="One case, with its ETag",
     responses=problems(401, 403, 429, 404, 422),
 )
-def read_case(
+async def read_case(
     response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
 ) -> CaseOut:
     own_authority(caller, la_code)
-    case = cases.get_case(session=session, caller=caller, case_id=case_id)
+    case = await run_in_threadpool(cases.get_case, session=session, caller=caller, case_id=case_id)
     response.headers["ETag"] = cases.etag(case)
     return case_out(case)
 
@@ -126,7 +126,7 @@ def read_case(
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CasePatch"}}},
         }
     },
-    responses=problems(400, 401, 403, 429, 404, 409, 412, 413, 415, 422, 428),
+    responses=problems(400, 401, 403, 429, 404, 408, 409, 412, 413, 415, 422, 428),
 )
 async def update_case(
     request: Request,

@@ -52,7 +52,7 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local author
             },
         }
     },
-    responses=problems(400, 401, 403, 429, 404, 413, 415, 422),
+    responses=problems(400, 401, 403, 429, 404, 408, 413, 415, 422),
 )
 async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
@@ -82,11 +82,13 @@ async def replace_education_records(
     "records are waiting (the last upload has been reconciled already).",
     responses=problems(401, 403, 429, 404, 409),
 )
-def start_reconciliation(
+async def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
 ) -> ReconciliationQueued:
     own_authority(caller, la_code)
-    job = queue.request_run(session=session, la_code=la_code, requested_by=caller.client_id)
+    job = await run_in_threadpool(
+        queue.request_run, session=session, la_code=la_code, requested_by=caller.client_id
+    )
     response.headers["Location"] = (
         f"/v1/local-authorities/{la_code}/reconciliations/{job.reconciliation_id}"
     )
@@ -99,7 +101,7 @@ def start_reconciliation(
     summary="The authority's reconciliations, newest first",
     responses=problems(400, 401, 403, 429, 404, 422),
 )
-def list_reconciliations(
+async def list_reconciliations(
     session: Session,
     caller: CmeReader,
     la_code: LaCode,
@@ -107,8 +109,8 @@ def list_reconciliations(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ReconciliationPage:
     own_authority(caller, la_code)
-    page, next_cursor = queue.list_runs(
-        session=session, la_code=la_code, limit=limit, cursor=cursor
+    page, next_cursor = await run_in_threadpool(
+        queue.list_runs, session=session, la_code=la_code, limit=limit, cursor=cursor
     )
     return ReconciliationPage(
         items=[reconciliation_out(job, caller=caller) for job in page], next_cursor=next_cursor
@@ -121,12 +123,14 @@ def list_reconciliations(
     summary="A reconciliation's status, progress and summary",
     responses=problems(401, 403, 429, 404, 422),
 )
-def read_reconciliation(
+async def read_reconciliation(
     session: Session,
     caller: CmeReader,
     la_code: LaCode,
     reconciliation_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> ReconciliationOut:
     own_authority(caller, la_code)
-    job = queue.get(session=session, la_code=la_code, reconciliation_id=reconciliation_id)
+    job = await run_in_threadpool(
+        queue.get, session=session, la_code=la_code, reconciliation_id=reconciliation_id
+    )
     return reconciliation_out(job, caller=caller)

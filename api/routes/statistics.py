@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     Session,
@@ -21,5 +22,5 @@ router = APIRouter(tags=["statistics"])
     summary="Per-authority counts, small numbers suppressed",
     responses=problems(401, 403, 429),
 )
-def read_statistics(session: Session, caller: StatisticsReader) -> Statistics:
-    return statistics(session=session, caller=caller)
+async def read_statistics(session: Session, caller: StatisticsReader) -> Statistics:
+    return await run_in_threadpool(statistics, session=session, caller=caller)

@@ -42,7 +42,7 @@ SubmissionId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="T
     },
     responses={
         200: {"model": Receipt, "description": "A replay of an earlier identical submission."},
-        **problems(400, 401, 403, 429, 409, 413, 415, 422),
+        **problems(400, 401, 403, 429, 408, 409, 413, 415, 422),
     },
 )
 async def create_submission(
@@ -77,10 +77,11 @@ async def create_submission(
     summary="Read a submission's receipt (own board only)",
     responses=problems(401, 403, 429, 404, 422),
 )
-def read_submission(
+async def read_submission(
     session: Session, caller: SubmissionReader, submission_id: SubmissionId
 ) -> Receipt:
-    return submissions.read_receipt(
+    return await run_in_threadpool(
+        submissions.read_receipt,
         session=session,
         caller=caller,
         submission_id=submission_id.lower(),

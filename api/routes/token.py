@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.body import read_limited_body
+from api.body import BodyReadTimeout, read_limited_body
 from api.deps import Session, throttle
 from schemas.problems import OAuthProblem, Problem
 from schemas.tokens import TokenResponse
@@ -67,6 +67,13 @@ FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope
             "mismatched key, a disabled client and a bad signature all answer the same "
             "`error_description`, so the answer never tells which clients and keys exist.",
         },
+        408: {
+            "model": Problem,
+            "description": "`request_timeout`: the form did not arrive in time.",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
         429: {
             "model": Problem,
             "description": "`rate_limited`, see Retry-After: too many requests from this "
@@ -114,6 +121,8 @@ async def _read_form(request: Request) -> TokenRequest:
     try:
         body, _ = await read_limited_body(request, max_bytes=FORM_MAX_BYTES)
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=16)
+    except BodyReadTimeout:
+        raise  # 408 problem+json, as 429 here: the form never arrived, nothing to judge
     except (ServiceError, UnicodeDecodeError, ValueError) as error:
         raise OAuthError("invalid_request", "The form could not be read.") from error
     names = [name for name, _ in pairs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     CaseWorker,
@@ -29,15 +30,19 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", t
     "`overdue` is true 28 days after the move.",
     responses=problems(401, 403, 429, 404, 422),
 )
-def list_england_transfers(
+async def list_england_transfers(
     session: Session,
     caller: CmeReader,
     la_code: LaCode,
     pending: Annotated[bool, Query(description="Only those not yet exported.")] = True,
 ) -> EnglandTransferList:
     own_authority(caller, la_code)
-    found = transfers.england_transfers(
-        session=session, la_code=la_code, caller=caller, pending_only=pending
+    found = await run_in_threadpool(
+        transfers.england_transfers,
+        session=session,
+        la_code=la_code,
+        caller=caller,
+        pending_only=pending,
     )
     return EnglandTransferList(items=[england_transfer_out(t) for t in found])
 
@@ -48,15 +53,18 @@ def list_england_transfers(
     summary="Mark a transfer as sent to the English authority (its details are then deleted)",
     responses=problems(401, 403, 429, 404, 422),
 )
-def mark_exported(
+async def mark_exported(
     session: Session,
     caller: CaseWorker,
     la_code: LaCode,
     transfer_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
 ) -> EnglandTransferOut:
     own_authority(caller, la_code)
-    return england_transfer_out(
-        transfers.mark_exported(
-            session=session, la_code=la_code, caller=caller, transfer_id=transfer_id
-        )
+    transfer = await run_in_threadpool(
+        transfers.mark_exported,
+        session=session,
+        la_code=la_code,
+        caller=caller,
+        transfer_id=transfer_id,
     )
+    return england_transfer_out(transfer)

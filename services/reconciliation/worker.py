@@ -10,13 +10,14 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.linkage import LinkageSettings
 from services.reconciliation.queue import claim_next
 from services.reconciliation.run import NothingToReconcile, reconcile
 from services.settings import Settings
+from services.store.db import clear_deleted_residue
 from services.store.tables import Reconciliation
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,17 @@ def work_once(*, sessions: sessionmaker[Session], settings: LinkageSettings) -> 
             extra={"reconciliation_id": job_id, "error_type": type(error).__name__},
         )
         _fail(sessions, job_id, "reconciliation_error")
+    else:
+        # Committed: the children found not missing are gone from the tables; now from the
+        # copies the database keeps beside them (write-ahead log, dead rows).
+        _clear_residue(sessions)
     return job_id
+
+
+def _clear_residue(sessions: sessionmaker[Session]) -> None:
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine):
+        clear_deleted_residue(bind)
 
 
 def _progress(sessions: sessionmaker[Session], job_id: str) -> ProgressWriter:

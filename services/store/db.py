@@ -6,12 +6,21 @@ is production. Both are configured here so that services never care which one th
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Executable, MetaData, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+# How long a SQLite connection waits for another's lock before giving up.
+_SQLITE_BUSY_SECONDS = 30
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +41,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_SECONDS}, **kwargs)
         _configure_sqlite(engine)
         return engine
     # As many connections as the request thread pool has threads (anyio's default 40), so
@@ -78,6 +87,77 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work for the CLI and workers: commit on success, roll back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+# The tables that hold children's details, and so the dead rows of deleted children.
+PERSONAL_DATA_TABLES = (
+    "health_records",
+    "education_records",
+    "submissions",
+    "cme_cases",
+    "england_transfers",
+)
+# A truncating checkpoint waits for readers while holding back writers: briefly, and again.
+_CHECKPOINT_WAIT_SECONDS = 0.5
+_CHECKPOINT_ATTEMPTS = 5
+
+
+def clear_deleted_residue(engine: Engine) -> bool:
+    """After a commit that deleted children's details, remove the copies the database still
+    keeps outside its tables, as far as the database allows; True when it could.
+
+    SQLite (with `secure_delete`, the tables' own pages are overwritten at once): the
+    write-ahead log still holds every page as it was before, so it is checkpointed into
+    the database file and truncated to nothing. PostgreSQL: VACUUM marks the deleted rows'
+    space reusable (see the README for what it does not remove)."""
+    if is_sqlite(engine):
+        try:
+            return _truncate_write_ahead_log(engine)
+        except sqlite3.Error as error:  # the deletion is committed; a later checkpoint may do
+            log.warning(
+                "checkpoint after deletion failed", extra={"error_type": type(error).__name__}
+            )
+            return False
+    return _vacuum(engine, PERSONAL_DATA_TABLES)
+
+
+def _truncate_write_ahead_log(engine: Engine) -> bool:
+    # A raw connection: outside any transaction (the `begin` hook would open one), with a
+    # short busy wait, since a truncating checkpoint holds writers back while it waits.
+    connection = engine.raw_connection()
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(_CHECKPOINT_WAIT_SECONDS * 1000)}")
+        frames = 0
+        for attempt in range(1, _CHECKPOINT_ATTEMPTS + 1):
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, frames, _checkpointed = cursor.fetchone() or (0, 0, 0)
+            if not busy:
+                return True
+            if attempt < _CHECKPOINT_ATTEMPTS:
+                time.sleep(_CHECKPOINT_WAIT_SECONDS)
+        # Readers kept it: the log is truncated at the next successful checkpoint (the next
+        # reconciliation, `cme purge`, or the last connection closing).
+        log.warning(
+            "write-ahead log not truncated: readers held it",
+            extra={"wal_frames": frames, "attempts": _CHECKPOINT_ATTEMPTS},
+        )
+        return False
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_SECONDS * 1000}")
+        cursor.close()
+        connection.close()
+
+
+def _vacuum(engine: Engine, tables: tuple[str, ...]) -> bool:
+    try:
+        # VACUUM cannot run inside a transaction block.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(tables)}")
+    except SQLAlchemyError as error:
+        log.warning("vacuum after deletion failed", extra={"error_type": type(error).__name__})
+        return False
+    return True
 
 
 def affected_rows(session: Session, statement: Executable) -> int:
