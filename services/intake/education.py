@@ -139,16 +139,13 @@ def _decoded(body: bytes, charset: str | None) -> str:
         try:
             return body.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "",
-                        "csv_not_utf8",
-                        f"The CSV is not UTF-8 (byte 0x{body[error.start]:02x} on line "
-                        f"{_line_of(body, error.start)}). Save it as CSV UTF-8, or declare its "
-                        "encoding: Content-Type: text/csv; charset=windows-1252.",
-                    )
-                ]
+            raise _undecodable(
+                body,
+                error,
+                "csv_not_utf8",
+                "UTF-8",
+                "Save it as CSV UTF-8, or declare its encoding: "
+                "Content-Type: text/csv; charset=windows-1252.",
             ) from None
     try:
         return body.decode(codecs.lookup(charset).name)
@@ -158,20 +155,30 @@ def _decoded(body: bytes, charset: str | None) -> str:
             code="unsupported_charset",
         ) from None
     except UnicodeDecodeError as error:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    "",
-                    "csv_charset_mismatch",
-                    f"The CSV is not {charset[:40]} (byte 0x{body[error.start]:02x} on line "
-                    f"{_line_of(body, error.start)}): declare the charset it was saved in.",
-                )
-            ]
+        raise _undecodable(
+            body,
+            error,
+            "csv_charset_mismatch",
+            charset[:40],
+            "Declare the charset it was saved in.",
         ) from None
 
 
-def _line_of(body: bytes, offset: int) -> int:
-    return body.count(b"\n", 0, offset) + 1
+def _undecodable(
+    body: bytes, error: UnicodeDecodeError, code: str, encoding: str, what_to_do: str
+) -> ValidationFailed:
+    """Where the text stops being `encoding`: the byte and its line, never the text."""
+    line = body.count(b"\n", 0, error.start) + 1
+    return ValidationFailed(
+        [
+            FieldError(
+                "",
+                code,
+                f"The CSV is not {encoding} (byte 0x{body[error.start]:02x} on line {line}). "
+                + what_to_do,
+            )
+        ]
+    )
 
 
 _ADDRESS_LINE = re.compile(r"address_line_([1-6])")
