@@ -21,18 +21,22 @@ EXIT_UNREACHABLE = 3
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-def show_counts(what: str, counts: Mapping[str, object], *, heading: str = "") -> None:
+def show_counts(
+    what: str, counts: Mapping[str, object], *, heading: str = "", codes: bool = False
+) -> None:
     """Counts for people (stderr): a line saying what they are, then a two-column table;
-    a nested mapping becomes one row per part."""
+    a nested mapping becomes one row per part. Names are read as words unless `codes`
+    (provision or authority codes stay as the API spells them)."""
     if heading:
         stderr.print(heading)
     table = Table(what, "count")
     for name, value in counts.items():
+        label = name if codes else name.replace("_", " ")
         if isinstance(value, Mapping):
             for part, count in value.items():
-                table.add_row(f"{name.replace('_', ' ')}: {part}", str(count))
+                table.add_row(f"{label}: {part}", str(count))
         else:
-            table.add_row(name.replace("_", " "), str(value))
+            table.add_row(label, str(value))
     stderr.print(table)
 
 

@@ -169,6 +169,7 @@ def _show_receipt(receipt: dict[str, Any]) -> None:
         receipt["records_by_provision"],
         heading=f"[green]accepted[/green]: {receipt['record_count']} education records for "
         f"{receipt['la_code']} as of {receipt['as_of']}",
+        codes=True,
     )
     if receipt["reconciliation_id"] is None:
         note(

@@ -213,5 +213,6 @@ def _report(response: httpx.Response, *, as_json: bool) -> None:
         receipt["records_by_local_authority"],
         heading=f"[green]accepted[/green]{replay}: submission {receipt['submission_id']}, "
         f"{receipt['record_count']} records",
+        codes=True,
     )
     stderr.print(f"not retained: {receipt['not_retained']}; body sha256 {receipt['body_sha256']}")
