@@ -95,8 +95,10 @@ def serve(
 def _read_key_file(path: Path) -> str:
     try:
         return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise fail(f"no public key file {path}.") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"cannot read {path}: {error}") from error
+        raise fail(f"cannot read {path}: {error}.") from None
 
 
 @clients_app.command("add")
@@ -193,6 +195,8 @@ def keys_generate(
         raise typer.BadParameter("kind must be ec, ed25519 or rsa")
     chosen: Literal["ec", "ed25519", "rsa"] = kind  # type: ignore[assignment]
     pem, public = generate_key_pair(chosen)
+    for existing in (p for p in (private_key, public_key) if p.exists()):
+        raise fail(f"{existing} exists already: choose another name, or move it away first.")
     private_key.touch(mode=0o600, exist_ok=False)
     private_key.write_text(pem)
     public_key.write_text(json.dumps(public_jwk(public), indent=2) + "\n")

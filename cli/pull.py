@@ -17,7 +17,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli.client import DEFAULT_BASE_URL, BaseUrl, ClientId, KeyFile, LaCode, Service, pages
-from cli.console import note, stderr
+from cli.console import fail, note, stderr
 from schemas.cases import CaseOut
 from services.cases.csv_export import cases_csv
 
@@ -41,12 +41,10 @@ def pull(
     """Pull your authority's CME cases, incrementally, to CSV or NDJSON."""
     if output_format not in ("csv", "ndjson"):
         raise typer.BadParameter("--format must be csv or ndjson")
+    if out is not None and not out.parent.is_dir():
+        raise fail(f"cannot write {out}: there is no directory {out.parent}.")
     state_file = state or Path(f".cme-pull-{la}.json")
-    since = (
-        None
-        if full or not state_file.exists()
-        else json.loads(state_file.read_text())["updated_since"]
-    )
+    since = None if full or not state_file.exists() else _since(state_file)
     with Service(base_url=base_url, client_id=client_id, key_file=key) as service:
         cases = list(_pages(service, la=la, status=status, since=since))
     _write(cases, out, output_format)
@@ -85,10 +83,23 @@ def _pages(
             bar.update(task, description=f"pulling cases: {count}")
 
 
+def _since(state_file: Path) -> str:
+    try:
+        return str(json.loads(state_file.read_text("utf-8"))["updated_since"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise fail(
+            f"the state file {state_file} is unreadable: pull everything with --full, "
+            "which writes it anew."
+        ) from None
+
+
 def _write(cases: list[CaseOut], out: Path | None, output_format: str) -> None:
-    target: AbstractContextManager[IO[str]] = (
-        out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
-    )
+    try:
+        target: AbstractContextManager[IO[str]] = (
+            out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+        )
+    except OSError as error:
+        raise fail(f"cannot write {out}: {error.strerror or error}.") from None
     with target as handle:
         if output_format == "csv":
             handle.write(cases_csv(cases))

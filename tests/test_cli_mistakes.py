@@ -163,3 +163,54 @@ def test_a_non_utf8_csv_needs_its_charset(files: dict[str, Path], tmp_path: Path
     )
 
     assert_one_line_error(result, "not UTF-8", "--charset windows-1252", exit_code=2)
+
+
+def test_keys_generate_never_overwrites_a_key(files: dict[str, Path]) -> None:
+    before = files["key"].read_text()
+
+    result = cme(
+        "keys",
+        "generate",
+        "--private-key",
+        files["key"],
+        "--public-key",
+        files["key"].with_suffix(".new"),
+    )
+
+    assert_one_line_error(result, f"{files['key']} exists already", exit_code=2)
+    assert files["key"].read_text() == before
+
+
+def test_clients_add_names_a_missing_public_key_file(tmp_path: Path) -> None:
+    result = cme(
+        "clients",
+        "add",
+        "--org",
+        "7A4",
+        "--name",
+        "x",
+        "--scope",
+        "submissions:write",
+        "--public-key",
+        tmp_path / "board.jwk",
+    )
+
+    assert_one_line_error(result, f"no public key file {tmp_path / 'board.jwk'}", exit_code=2)
+
+
+@pytest.mark.parametrize("state", ["{not json", '{"since": "2026-01-01"}', "[]"])
+def test_pull_names_an_unreadable_state_file(
+    state: str, files: dict[str, Path], tmp_path: Path
+) -> None:
+    state_file = tmp_path / "state.json"
+    state_file.write_text(state)
+
+    result = cme(*command_line("pull", files), "--state", state_file)
+
+    assert_one_line_error(result, f"state file {state_file} is unreadable", "--full", exit_code=2)
+
+
+def test_pull_names_an_output_file_it_cannot_write(files: dict[str, Path], tmp_path: Path) -> None:
+    result = cme(*command_line("pull", files), "--out", tmp_path / "no" / "cases.csv")
+
+    assert_one_line_error(result, f"there is no directory {tmp_path / 'no'}", exit_code=2)
