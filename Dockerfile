@@ -1,5 +1,6 @@
 # CME Exchange service image: slim, non-root, with a health check.
-# Run migrations as a release step: `docker run --rm IMAGE cme db upgrade`.
+# Run migrations as a release step: `docker run --rm IMAGE cme db upgrade` (`cme serve`
+# refuses a database that is missing or not at the latest migration).
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -9,7 +10,12 @@ COPY schemas ./schemas
 COPY services ./services
 COPY migrations ./migrations
 COPY cli ./cli
-RUN python -m venv /opt/cme && /opt/cme/bin/pip install --upgrade pip && /opt/cme/bin/pip install .
+# The same wheel `.ci/smoke` builds and proves: installed without extras, dependencies from
+# pyproject.toml only.
+RUN python -m pip wheel --no-deps --wheel-dir /dist . \
+ && python -m venv /opt/cme \
+ && /opt/cme/bin/pip install --upgrade pip \
+ && /opt/cme/bin/pip install /dist/cme_exchange-*.whl
 
 FROM python:3.11-slim
 # CME_TRUSTED_PROXIES: the addresses or CIDR networks of the reverse proxy or load balancer

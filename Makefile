@@ -14,9 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# `make run PORT=8080`: the service's public address follows unless CME_PUBLIC_BASE_URL is set.
+PORT ?= 8000
 run: install
 	$(BIN)/cme db upgrade
-	$(BIN)/cme serve
+	CME_PUBLIC_BASE_URL=$${CME_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/cme serve --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,7 +28,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from cli.push import fetch_token
+from cli.client import fetch_token
 from cli.signing import detached_signature
 from schemas.submissions import SubmissionIn
 from services.access.keys import generate_key_pair, load_private_key

@@ -13,11 +13,16 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.console import Console
 
+from cli import database, operator
+from cli import education as education_command
 from cli import openapi as openapi_command
-from cli import operator
 from cli import pull as pull_command
 from cli import push as push_command
+from cli import reconciliations as reconciliations_command
 from cli import synth as synth_command
+from cli import token as token_command
+from cli.console import fail
+from schemas.organisations import organisation
 from services import audit
 from services.access import clients
 from services.access.keys import generate_key_pair, key_id, load_public_key, public_jwk
@@ -26,8 +31,7 @@ from services.caller import Caller
 from services.errors import ServiceError
 from services.logs import configure_logging
 from services.settings import get_settings
-from services.store.db import make_engine, session_factory
-from services.store.schema_version import upgrade_to_head
+from services.store.db import session_factory
 
 app = typer.Typer(help="CME Exchange: children missing education, NHS Wales to local authorities.")
 db_app = typer.Typer(help="The database.")
@@ -57,17 +61,13 @@ _transaction = operator.operator_transaction
 
 
 def _fail(error: ServiceError) -> typer.Exit:
-    err.print(f"[red]error[/red] {error.code}: {error.detail}")
-    return typer.Exit(code=2)
+    return fail(f"{error.code}: {error.detail}")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database at CME_DATABASE_URL to the latest migration."""
-    engine = make_engine(get_settings().database_url)
-    upgrade_to_head(engine)
-    engine.dispose()
-    err.print("database is at the latest migration")
+    database.upgrade()
 
 
 # How `cme serve` runs uvicorn (the Dockerfile's command is `cme serve`).
@@ -91,6 +91,7 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    database.check_database()
     configure_logging(get_settings().log_level)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, **SERVER_OPTIONS)
 
@@ -98,8 +99,10 @@ def serve(
 def _read_key_file(path: Path) -> str:
     try:
         return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise fail(f"no public key file {path}.") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"cannot read {path}: {error}") from error
+        raise fail(f"cannot read {path}: {error}.") from None
 
 
 @clients_app.command("add")
@@ -193,6 +196,26 @@ def clients_enable(
     err.print(f"enabled client {client_id}")
 
 
+@clients_app.command("list")
+def clients_list(
+    org: Annotated[str | None, typer.Option(help="Only this organisation's clients.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List the registered clients with their scopes and active key ids."""
+    with _transaction() as session:
+        listed = clients.list_clients(session=session, org=org)
+    if as_json:
+        sys.stdout.write(json.dumps({"items": [c.as_dict() for c in listed]}) + "\n")
+        return
+    if not listed:
+        err.print("no clients registered")
+    for c in listed:
+        found = organisation(c.org)
+        typer.echo(f"{c.client_id}  {c.org} {found.name if found else ''}  {c.name!r}")
+        typer.echo(f"    scopes: {' '.join(c.scopes)}")
+        typer.echo(f"    active key ids: {' '.join(c.active_kids) or '(none)'}")
+
+
 @keys_app.command("generate")
 def keys_generate(
     private_key: Annotated[Path, typer.Option(help="Where to write the private key (PEM).")],
@@ -204,6 +227,8 @@ def keys_generate(
         raise typer.BadParameter("kind must be ec, ed25519 or rsa")
     chosen: Literal["ec", "ed25519", "rsa"] = kind  # type: ignore[assignment]
     pem, public = generate_key_pair(chosen)
+    for existing in (p for p in (private_key, public_key) if p.exists()):
+        raise fail(f"{existing} exists already: choose another name, or move it away first.")
     private_key.touch(mode=0o600, exist_ok=False)
     private_key.write_text(pem)
     public_key.write_text(json.dumps(public_jwk(public), indent=2) + "\n")
@@ -226,7 +251,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    engine = make_engine(settings.database_url)
+    engine = database.open_database()
     sessions = session_factory(engine, audit_chain=settings.audit_chain)
     try:
         while True:
@@ -246,7 +271,7 @@ def worker(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit 1 naming the first bad event if it was tampered with."""
-    engine = make_engine(get_settings().database_url)
+    engine = database.open_database()
     try:
         chained = chain_all(session_factory(engine))  # events still in the inbox first
     finally:
@@ -260,6 +285,14 @@ def audit_verify() -> None:
         raise typer.Exit(code=1)
     err.print(f"audit chain intact: {checked} events")
 
+
+app.command("token")(token_command.token)
+education_app = typer.Typer(help="An authority's education records.")
+education_app.command("upload")(education_command.upload)
+app.add_typer(education_app, name="education")
+reconciliations_app = typer.Typer(help="An authority's reconciliations.")
+reconciliations_app.command("list")(reconciliations_command.list_runs)
+app.add_typer(reconciliations_app, name="reconciliations")
 
 if __name__ == "__main__":
     app()

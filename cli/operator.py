@@ -16,31 +16,30 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cli.console import fail
+from cli.database import database
 from services.cases import transfers
 from services.errors import ServiceError
 from services.governance import retention
 from services.settings import get_settings
-from services.store.db import clear_deleted_residue, make_engine, session_factory, transaction
+from services.store.db import clear_deleted_residue, session_factory, transaction
 
 err = Console(stderr=True)
 
 
 @contextmanager
 def operator_transaction(*, deletes_personal_data: bool = False) -> Iterator[Session]:
-    """One unit of work on CME_DATABASE_URL; the engine is closed afterwards. When it
-    deletes children's details, the database's other copies of them are cleared after the
-    commit (write-ahead log, dead rows)."""
-    engine = make_engine(get_settings().database_url)
-    try:
-        with transaction(session_factory(engine)) as session:
-            yield session
+    """One unit of work on CME_DATABASE_URL (checked first); the engine is closed afterwards.
+    When it deletes children's details, the database's other copies of them are cleared
+    after the commit (write-ahead log, dead rows)."""
+    with database() as engine:
+        try:
+            with transaction(session_factory(engine)) as session:
+                yield session
+        except ServiceError as error:
+            raise fail(f"{error.code}: {error.detail}") from None
         if deletes_personal_data:
             clear_deleted_residue(engine)
-    except ServiceError as error:
-        err.print(f"[red]error[/red] {error.code}: {error.detail}")
-        raise typer.Exit(code=2) from None
-    finally:
-        engine.dispose()
 
 
 def subject_access(

@@ -13,27 +13,22 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, Annotated, Any
 
-import httpx
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from cli.push import fetch_token
+from cli.client import DEFAULT_BASE_URL, BaseUrl, ClientId, KeyFile, LaCode, Service, pages
+from cli.console import fail, note, stderr
 from schemas.cases import CaseOut
-from services.access.keys import load_private_key
 from services.cases.csv_export import cases_csv
 
-console = Console(stderr=True)
 PAGE_SIZE = 500
 
 
 def pull(
-    la: Annotated[str, typer.Option(help="Your authority's GSS code, e.g. W06000015.")],
-    client_id: Annotated[str, typer.Option(help="Your client_id.")],
-    key: Annotated[Path, typer.Option(help="Your private key (PEM).")],
-    base_url: Annotated[
-        str, typer.Option(help="The service's base URL.")
-    ] = "http://127.0.0.1:8000",
+    la: LaCode,
+    client_id: ClientId,
+    key: KeyFile,
+    base_url: BaseUrl = DEFAULT_BASE_URL,
     out: Annotated[Path | None, typer.Option(help="Output file (default: stdout).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="csv or ndjson.")] = "csv",
     status: Annotated[str | None, typer.Option(help="open or closed (default: both).")] = None,
@@ -46,23 +41,17 @@ def pull(
     """Pull your authority's CME cases, incrementally, to CSV or NDJSON."""
     if output_format not in ("csv", "ndjson"):
         raise typer.BadParameter("--format must be csv or ndjson")
+    if out is not None and not out.parent.is_dir():
+        raise fail(f"cannot write {out}: there is no directory {out.parent}.")
     state_file = state or Path(f".cme-pull-{la}.json")
-    since = (
-        None
-        if full or not state_file.exists()
-        else json.loads(state_file.read_text())["updated_since"]
-    )
-    private_key, alg = load_private_key(key.read_text("ascii"))
-    with httpx.Client(base_url=base_url.rstrip("/"), timeout=120) as http:
-        token = fetch_token(
-            http, private_key=private_key, alg=alg, client_id=client_id, base_url=base_url
-        )
-        cases = list(_pages(http, token=token, la=la, status=status, since=since))
+    since = None if full or not state_file.exists() else _since(state_file)
+    with Service(base_url=base_url, client_id=client_id, key_file=key) as service:
+        cases = list(_pages(service, la=la, status=status, since=since))
     _write(cases, out, output_format)
     newest = max((c.updated_at for c in cases), default=None)
     if newest is not None:
         state_file.write_text(json.dumps({"updated_since": newest.isoformat()}) + "\n")
-    console.print(
+    note(
         f"{len(cases)} case(s)"
         + (f" changed since {since}" if since else "")
         + f"; state in {state_file}"
@@ -70,7 +59,7 @@ def pull(
 
 
 def _pages(
-    http: httpx.Client, *, token: str, la: str, status: str | None, since: str | None
+    service: Service, *, la: str, status: str | None, since: str | None
 ) -> Iterator[CaseOut]:
     params: dict[str, Any] = {"limit": PAGE_SIZE}
     if status:
@@ -78,33 +67,39 @@ def _pages(
     if since:
         params["updated_since"] = since
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
     ) as bar:
         task = bar.add_task("pulling cases", total=None)
         count = 0
-        while True:
-            response = http.get(
-                f"/v1/local-authorities/{la}/cme-cases",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            if response.status_code != 200:
-                console.print(f"[red]refused[/red] {response.status_code}: {response.text}")
-                raise typer.Exit(code=1)
-            page = response.json()
+        path = f"/v1/local-authorities/{la}/cme-cases"
+        for page in pages(service, path, params=params, what="case list"):
             for item in page["items"]:
                 count += 1
                 yield CaseOut.model_validate(item)
             bar.update(task, description=f"pulling cases: {count}")
-            if not page["next_cursor"]:
-                return
-            params["cursor"] = page["next_cursor"]
+
+
+def _since(state_file: Path) -> str:
+    try:
+        return str(json.loads(state_file.read_text("utf-8"))["updated_since"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise fail(
+            f"the state file {state_file} is unreadable: pull everything with --full, "
+            "which writes it anew."
+        ) from None
 
 
 def _write(cases: list[CaseOut], out: Path | None, output_format: str) -> None:
-    target: AbstractContextManager[IO[str]] = (
-        out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
-    )
+    try:
+        target: AbstractContextManager[IO[str]] = (
+            out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+        )
+    except OSError as error:
+        raise fail(f"cannot write {out}: {error.strerror or error}.") from None
     with target as handle:
         if output_format == "csv":
             handle.write(cases_csv(cases))

@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import sqlite3
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, insert, select, text
@@ -98,16 +103,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[PostgresDatabase]:
+def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
+    """A connection that creates and drops databases; skips (or fails, where PostgreSQL is
+    required) the test when the server is unreachable."""
     try:
-        admin = psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5)
+        return psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         if REQUIRE_POSTGRES:
             pytest.fail(
                 f"PostgreSQL is required (CME_TEST_REQUIRE_POSTGRES=1) but unreachable: {error}"
             )
         pytest.skip(f"PostgreSQL unreachable at CME_TEST_POSTGRES_URL: {error}")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    admin = _admin_connection()
     name = f"cme_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
@@ -171,6 +182,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database that exists but was never migrated (PostgreSQL's URL carries a password,
+    which the server's trust authentication ignores, so tests can check it is never shown)."""
+    if request.param == "sqlite":
+        path = tmp_path / "unmigrated.db"
+        sqlite3.connect(path).close()
+        yield f"sqlite:///{path}"
+        return
+    admin = _admin_connection()
+    name = f"cme_unmigrated_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name, password="s3cret-pw")
+    yield url.render_as_string(hide_password=False)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
@@ -218,3 +247,54 @@ def cardiff(db: Session) -> Credentials:
     )
     db.commit()
     return credentials
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The service on a real socket, as `cme serve` runs it (reconciliations in a thread of
+    the process); CME_DATABASE_URL and CME_PUBLIC_BASE_URL point the CLI at it."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("CME_DATABASE_URL", database_url)
+    monkeypatch.setenv("CME_PUBLIC_BASE_URL", base_url)
+    get_settings.cache_clear()
+    settings = Settings(
+        database_url=database_url,
+        public_base_url=base_url,
+        dev_key_dir=tmp_path / "k",
+        worker_poll_seconds=0.2,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def point_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | None], None]]:
+    """Point the `cme` command's operator side at a database (None: CME_DATABASE_URL unset)."""
+
+    def point(url: str | None) -> None:
+        if url is None:
+            monkeypatch.delenv("CME_DATABASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("CME_DATABASE_URL", url)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()

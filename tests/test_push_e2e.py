@@ -1,58 +1,21 @@
 """The newcomer's walk-through, end to end over real HTTP: generate a key, register a
-client, serve, and push a CSV and a JSON extract with `cme push`."""
+client, serve, and push a CSV and a JSON extract with `cme push` (`service`: conftest.py)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from api.app import create_app
 from cli.extracts import csv_header, row_from_record
 from cli.main import app as cme
-from services.settings import Settings
 from services.store.db import make_engine, session_factory
 from services.synthetic import generate_health_records
 from tests.factories import make_case
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("CME_DATABASE_URL", database_url)
-    monkeypatch.setenv("CME_PUBLIC_BASE_URL", base_url)
-    settings = Settings(
-        database_url=database_url, public_base_url=base_url, dev_key_dir=tmp_path / "k"
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _records(count: int) -> list[dict[str, object]]:

@@ -41,7 +41,9 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local author
         ", `postcode`, `former_given_name_N` and `former_family_name_N` (N = 1..10); empty "
         "cells are absent values; error pointers `/records/N` count data rows from 0. All or "
         "nothing, with the same validation and error shape as submissions. The records are "
-        "the working set of the next reconciliation, which deletes them once consumed."
+        "the working set of the next reconciliation, which deletes them once consumed. CSV is "
+        "UTF-8 unless Content-Type declares its charset (`text/csv; charset=windows-1252`): "
+        "other bytes answer 422 `csv_not_utf8`, an unknown charset 415 `unsupported_charset`."
     ),
     openapi_extra={
         "requestBody": {
@@ -58,7 +60,8 @@ async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
 ) -> EducationRecordsReceipt:
     own_authority(caller, la_code)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ("application/json", "text/csv"):
         raise UnsupportedMediaType("Content-Type must be application/json or text/csv.")
     body, _ = await read_limited_body(request, max_bytes=request.app.state.settings.max_body_bytes)
@@ -69,7 +72,17 @@ async def replace_education_records(
         caller=caller,
         body=body,
         media_type="json" if media_type == "application/json" else "csv",
+        charset=_charset(content_type),
     )
+
+
+def _charset(content_type: str) -> str | None:
+    """The `charset` parameter of a Content-Type, if any."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None
 
 
 @router.post(

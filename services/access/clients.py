@@ -188,3 +188,54 @@ def grant_is_current(
 
 def get_client(*, session: Session, client_id: str) -> Client | None:
     return session.get(Client, client_id)
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """A registered client as the operator's `cme clients list` shows it."""
+
+    client_id: str
+    org: str
+    name: str
+    scopes: list[str]
+    active_kids: list[str]
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "client_id": self.client_id,
+            "org": self.org,
+            "name": self.name,
+            "scopes": self.scopes,
+            "active_kids": self.active_kids,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def list_clients(*, session: Session, org: str | None = None) -> list[ClientListing]:
+    """Registered clients, oldest first, with the ids of their keys not revoked."""
+    query = select(Client).order_by(Client.created_at, Client.client_id)
+    if org is not None:
+        query = query.where(Client.org_code == org)
+    registered = session.scalars(query).all()
+    kids: dict[str, list[str]] = {}
+    for client_id, kid in session.execute(
+        select(ClientKey.client_id, ClientKey.kid)
+        .where(
+            ClientKey.revoked_at.is_(None),
+            ClientKey.client_id.in_([c.client_id for c in registered]),
+        )
+        .order_by(ClientKey.created_at, ClientKey.id)
+    ):
+        kids.setdefault(client_id, []).append(kid)
+    return [
+        ClientListing(
+            client_id=c.client_id,
+            org=c.org_code,
+            name=c.name,
+            scopes=list(c.scopes),
+            active_kids=kids.get(c.client_id, []),
+            created_at=c.created_at,
+        )
+        for c in registered
+    ]

@@ -220,7 +220,7 @@ def _check_claims(
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if audience not in audiences:
-        raise _invalid_client("aud must be the token endpoint URL.")
+        raise _invalid_client(f"aud must be the token endpoint URL, {audience}.")
     issued, expires = _numeric_date(claims.get("iat")), _numeric_date(claims.get("exp"))
     if issued is None or expires is None:
         raise _invalid_client("iat and exp are required numeric dates.")

@@ -6,6 +6,7 @@ them once consumed (only a case's own copy of what it needs stays).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from schemas.education import EducationRecordsIn, EducationRecordsReceipt
 from services import audit
 from services.caller import Caller
-from services.errors import FieldError, ValidationFailed
+from services.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from services.intake.records import education_record_row
 from services.intake.rules import UploadRules, parse_upload
 from services.reconciliation.queue import enqueue_if_ready
@@ -32,9 +33,16 @@ _RULES = UploadRules(date_field="as_of")
 
 
 def replace_education_records(
-    *, session: Session, la_code: str, caller: Caller, body: bytes, media_type: MediaType
+    *,
+    session: Session,
+    la_code: str,
+    caller: Caller,
+    body: bytes,
+    media_type: MediaType,
+    charset: str | None = None,
 ) -> EducationRecordsReceipt:
-    document = body if media_type == "json" else csv_to_json(body)
+    """`charset`: the CSV's encoding as its Content-Type declares it (default UTF-8)."""
+    document = body if media_type == "json" else csv_to_json(body, charset=charset)
     upload = parse_upload(EducationRecordsIn, document, rules=_RULES)
 
     by_provision = Counter(record.provision for record in upload.records)
@@ -71,7 +79,7 @@ def replace_education_records(
     )
 
 
-def csv_to_json(body: bytes) -> bytes:
+def csv_to_json(body: bytes, *, charset: str | None = None) -> bytes:
     """The CSV upload as the equivalent JSON document, so both share one validation path
     and one error shape (`/records/N` is data row N, counting from 0 after the header).
 
@@ -80,10 +88,7 @@ def csv_to_json(body: bytes) -> bytes:
     `former_family_name_N` (N = 1..10). Empty cells are absent values. A repeated column,
     a row with more cells than the header or rows that disagree on `as_of` are refused.
     """
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return b"\xff"  # not UTF-8: let the JSON parser report malformed input
+    text = _decoded(body, charset)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -125,6 +130,55 @@ def csv_to_json(body: bytes) -> bytes:
         raise ValidationFailed(problems)
     as_of = next(iter(as_of_values), None)
     return json.dumps({"as_of": as_of, "records": records}, ensure_ascii=False).encode("utf-8")
+
+
+def _decoded(body: bytes, charset: str | None) -> str:
+    """The CSV's text: UTF-8 (a spreadsheet's byte order mark allowed) unless Content-Type
+    declares another charset, e.g. `text/csv; charset=windows-1252`."""
+    if charset is None or charset.strip().lower() in ("utf-8", "utf8"):
+        try:
+            return body.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise _undecodable(
+                body,
+                error,
+                "csv_not_utf8",
+                "UTF-8",
+                "Save it as CSV UTF-8, or declare its encoding: "
+                "Content-Type: text/csv; charset=windows-1252.",
+            ) from None
+    try:
+        return body.decode(codecs.lookup(charset).name)
+    except LookupError:  # unknown, or not a text encoding
+        raise UnsupportedMediaType(
+            f"Unknown charset {charset[:40]!r}: use UTF-8 or a standard name such as windows-1252.",
+            code="unsupported_charset",
+        ) from None
+    except UnicodeDecodeError as error:
+        raise _undecodable(
+            body,
+            error,
+            "csv_charset_mismatch",
+            charset[:40],
+            "Declare the charset it was saved in.",
+        ) from None
+
+
+def _undecodable(
+    body: bytes, error: UnicodeDecodeError, code: str, encoding: str, what_to_do: str
+) -> ValidationFailed:
+    """Where the text stops being `encoding`: the byte and its line, never the text."""
+    line = body.count(b"\n", 0, error.start) + 1
+    return ValidationFailed(
+        [
+            FieldError(
+                "",
+                code,
+                f"The CSV is not {encoding} (byte 0x{body[error.start]:02x} on line {line}). "
+                + what_to_do,
+            )
+        ]
+    )
 
 
 _ADDRESS_LINE = re.compile(r"address_line_([1-6])")
