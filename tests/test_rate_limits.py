@@ -23,7 +23,7 @@ from api.app import create_app
 from cli.main import app as cli_app
 from services.access.keys import generate_key_pair, load_private_key
 from services.access.rate_limit import TokenBuckets, TokenEndpointLimits, client_address
-from services.settings import Settings
+from services.settings import Settings, get_settings
 from tests.factories import Credentials, access_token, make_case, make_client, token_form
 
 CARDIFF = "W06000015"
@@ -246,8 +246,10 @@ def test_zero_turns_the_token_endpoints_limits_off_too(settings: Settings) -> No
 # `cme serve` itself: uvicorn must not believe X-Forwarded-For on its own --------------------
 
 
-def _serve_options(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The uvicorn options `cme serve` runs with."""
+def _serve_options(monkeypatch: pytest.MonkeyPatch, database_url: str) -> dict[str, Any]:
+    """The uvicorn options `cme serve` runs with (it checks its database first)."""
+    monkeypatch.setenv("CME_DATABASE_URL", database_url)
+    get_settings.cache_clear()
     captured: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda target, **options: captured.update(options))
     monkeypatch.setattr("cli.main.configure_logging", lambda level: None)
@@ -296,7 +298,7 @@ def test_rotating_forwarded_for_through_cme_serve_bypasses_nothing(
         )
     )
 
-    with served(app, _serve_options(monkeypatch)) as base_url, httpx.Client() as client:
+    with served(app, _serve_options(monkeypatch, settings.database_url)) as base_url, httpx.Client() as client:
         statuses = [
             client.post(
                 f"{base_url}/oauth2/token",
