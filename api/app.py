@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import docs, errors
 from api.deps import refuse_repeated_query_parameters
 from api.observability import Metrics, RequestContext
 from api.routes import (
@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by api/docs.py from the service itself, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
+    docs.install(app)
     app.include_router(token.router)
     app.include_router(submissions.router)
     app.include_router(local_authorities.router)
