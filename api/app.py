@@ -151,8 +151,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     _problem_json_for_validation_errors(document)
-    components["securitySchemes"] = {
-        "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    }
     app.openapi_schema = document
     return document

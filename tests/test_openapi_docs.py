@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -64,3 +66,91 @@ def test_docs_assets_are_served(
 
 def test_docs_asset_paths_do_not_escape_the_static_folder(served: TestClient) -> None:
     assert served.get("/docs/static/../../api/app.py").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def document(served: TestClient) -> dict[str, Any]:
+    result: dict[str, Any] = served.get("/openapi.json").json()
+    return result
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield method.upper(), path, operation
+
+
+def test_authentication_is_oauth2_client_credentials_with_private_key_jwt(
+    document: dict[str, Any],
+) -> None:
+    schemes = document["components"]["securitySchemes"]
+
+    assert list(schemes) == ["OAuth2ClientCredentials"]
+    scheme = schemes["OAuth2ClientCredentials"]
+    assert scheme["type"] == "oauth2"
+    flow = scheme["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth2/token"
+    assert set(flow["scopes"]) == {
+        "submissions:write",
+        "submissions:read",
+        "education:write",
+        "cme:read",
+        "cme:write",
+        "cme:sensitive",
+        "statistics:read",
+    }
+    for words in (
+        "private_key_jwt",
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "at most 5 minutes after `iat`",
+        "RFC 7638",
+        "`jti`",
+        "ES256",
+        "EdDSA",
+    ):
+        assert words in scheme["description"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scopes"),
+    [
+        ("POST", "/v1/submissions", ["submissions:write"]),
+        ("GET", "/v1/submissions/{submission_id}", ["submissions:read"]),
+        ("PUT", "/v1/local-authorities/{la_code}/education-records", ["education:write"]),
+        ("POST", "/v1/local-authorities/{la_code}/reconciliations", ["cme:write"]),
+        ("GET", "/v1/local-authorities/{la_code}/cme-cases", ["cme:read"]),
+        ("PATCH", "/v1/local-authorities/{la_code}/cme-cases/{case_id}", ["cme:read", "cme:write"]),
+        ("GET", "/v1/statistics", ["statistics:read"]),
+    ],
+)
+def test_each_operation_names_its_scopes(
+    document: dict[str, Any], method: str, path: str, scopes: list[str]
+) -> None:
+    operation = document["paths"][path][method.lower()]
+
+    assert operation["security"] == [{"OAuth2ClientCredentials": scopes}]
+
+
+def test_every_protected_operation_declares_the_oauth2_scheme(document: dict[str, Any]) -> None:
+    open_paths = {"/oauth2/token", "/healthz", "/readyz", "/metrics"}
+    for method, path, operation in _operations(document):
+        if path in open_paths:
+            assert "security" not in operation, (method, path)
+        else:
+            [requirement] = operation["security"]
+            assert list(requirement) == ["OAuth2ClientCredentials"], (method, path)
+            assert requirement["OAuth2ClientCredentials"], (method, path)
+
+
+@pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz", "Bearer", "Bearer junk"])
+def test_without_a_bearer_token_the_answer_is_still_401_problem_json(
+    http: TestClient, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = http.get("/v1/statistics", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == 'Bearer realm="cme-exchange"'
+    assert response.json()["code"] == "unauthenticated"
