@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api import docs, errors
 from api.deps import refuse_repeated_query_parameters
 from api.observability import Metrics, RequestContext
+from api.responses import problems
 from api.routes import (
     cases,
     local_authorities,
@@ -115,23 +116,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _problem_json_for_validation_errors(document: dict[str, Any]) -> None:
-    """FastAPI documents its 422 as `HTTPValidationError` JSON; ours are problem+json."""
-    problem = {"$ref": "#/components/schemas/Problem"}
+    """FastAPI documents its 422 as `HTTPValidationError` JSON; ours are problem+json
+    (routes declare theirs with `api.responses.problems`, which this leaves alone)."""
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
-            responses.setdefault(
-                "503",
-                {
-                    "description": "`database_busy` (see Retry-After) or `not_ready`.",
-                    "content": {"application/problem+json": {"schema": problem}},
-                },
-            )
-            if "422" in responses:
-                responses["422"] = {
-                    "description": "`validation_failed` with one entry per problem in `errors`.",
-                    "content": {"application/problem+json": {"schema": problem}},
-                }
+            if "application/json" in responses.get("422", {}).get("content", {}):
+                responses["422"] = problems("validation_failed")[422]
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
