@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import docs, errors
 from api.body import inflation_threads
 from api.deps import refuse_repeated_query_parameters
 from api.head import HeadAsGet
 from api.observability import Metrics, RequestContext
+from api.responses import problems
 from api.routes import (
     cases,
     local_authorities,
@@ -95,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Starlette's redirect to the other spelling of a path builds its Location from the
         # request's Host header; a path with a stray slash is simply not found.
         redirect_slashes=False,
+        # Served by api/docs.py from the service itself, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     errors.install(app)
+    docs.install(app)
     app.include_router(token.router)
     app.include_router(submissions.router)
     app.include_router(local_authorities.router)
@@ -123,23 +128,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _problem_json_for_validation_errors(document: dict[str, Any]) -> None:
-    """FastAPI documents its 422 as `HTTPValidationError` JSON; ours are problem+json."""
-    problem = {"$ref": "#/components/schemas/Problem"}
+    """FastAPI documents its 422 as `HTTPValidationError` JSON; ours are problem+json
+    (routes declare theirs with `api.responses.problems`, which this leaves alone)."""
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
-            responses.setdefault(
-                "503",
-                {
-                    "description": "`database_busy` (see Retry-After) or `not_ready`.",
-                    "content": {"application/problem+json": {"schema": problem}},
-                },
-            )
-            if "422" in responses:
-                responses["422"] = {
-                    "description": "`validation_failed` with one entry per problem in `errors`.",
-                    "content": {"application/problem+json": {"schema": problem}},
-                }
+            if "application/json" in responses.get("422", {}).get("content", {}):
+                responses["422"] = problems("validation_failed")[422]
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -159,8 +154,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     _problem_json_for_validation_errors(document)
-    components["securitySchemes"] = {
-        "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    }
     app.openapi_schema = document
     return document

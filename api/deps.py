@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import HTTPAuthorizationCredentials, OAuth2, SecurityScopes
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session as OrmSession
+from starlette.requests import HTTPConnection
 
 from services.access.tokens import token_is_current, verify_access_token
 from services.caller import Caller
@@ -42,7 +45,67 @@ def _session(request: Request) -> Iterator[OrmSession]:
 
 Session = Annotated[OrmSession, Depends(_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth2/token.")
+SCOPES = {
+    "submissions:write": "Health board: send extracts for its own board.",
+    "submissions:read": "Health board: read its own submissions' receipts.",
+    "education:write": "Local authority: replace its own education records.",
+    "cme:read": "Local authority: read its own CME cases and reconciliations.",
+    "cme:write": "Local authority: run reconciliations, record case outcomes and review decisions.",
+    "cme:sensitive": "Designated LA officer: additionally see cases of children with "
+    "sensitive (S-flagged) records.",
+    "statistics:read": "Welsh Government: read aggregate statistics, small numbers suppressed.",
+}
+
+CLIENT_CREDENTIALS = """\
+OAuth 2.0 client credentials, the client authenticating with `private_key_jwt`: a client
+assertion signed with its private key (RFC 7523), never a client secret.
+
+`POST /oauth2/token` as `application/x-www-form-urlencoded`:
+`grant_type=client_credentials`,
+`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`,
+`client_assertion=<JWT>` and optionally `scope` (space-separated; default all the
+client's scopes).
+
+The assertion's header: `alg` one of `ES256`, `RS256`, `PS256`, `EdDSA`; `kid` the RFC 7638
+JWK thumbprint (SHA-256) of the registered public key (`cme clients add --json` prints it);
+`typ`, if present, `JWT`; no `crit`. Its claims: `iss` = `sub` = the `client_id`;
+`aud` = `{CME_PUBLIC_BASE_URL}/oauth2/token`; a unique `jti` (single use: a reused jti is
+refused); `iat`; and `exp` **at most 5 minutes after `iat`** (30 s of clock leeway). Many
+OAuth libraries default to a longer lifetime or leave `kid` out of the header: set both.
+
+The answer's `access_token` (valid at most 15 minutes) goes in
+`Authorization: Bearer <access_token>` on every other request. Without a valid token: 401
+`unauthenticated` with `WWW-Authenticate: Bearer`; without the operation's scope: 403
+`insufficient_scope`. Swagger UI's *Authorize* button cannot sign assertions: obtain a token
+with `cme token` and send it as the bearer header.
+"""
+
+
+class ClientCredentials(OAuth2):
+    """OAuth 2.0 client credentials in the OpenAPI document (so each operation lists its
+    scopes); at run time it reads the bearer token exactly as `HTTPBearer` does."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            flows=OAuthFlows(
+                clientCredentials=OAuthFlowClientCredentials(
+                    tokenUrl="/oauth2/token", scopes=SCOPES
+                )
+            ),
+            scheme_name="OAuth2ClientCredentials",
+            description=CLIENT_CREDENTIALS,
+            auto_error=False,
+        )
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:  # type: ignore[override]
+        authorization = request.headers.get("Authorization")
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+            return None
+        return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+
+
+_bearer = ClientCredentials()
 
 
 def authenticated(

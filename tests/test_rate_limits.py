@@ -298,7 +298,10 @@ def test_rotating_forwarded_for_through_cme_serve_bypasses_nothing(
         )
     )
 
-    with served(app, _serve_options(monkeypatch, settings.database_url)) as base_url, httpx.Client() as client:
+    with (
+        served(app, _serve_options(monkeypatch, settings.database_url)) as base_url,
+        httpx.Client() as client,
+    ):
         statuses = [
             client.post(
                 f"{base_url}/oauth2/token",

@@ -17,7 +17,7 @@ from api.deps import (
     Session,
     own_authority,
 )
-from api.responses import problems
+from api.responses import AUTHENTICATED, BODY, OWN_AUTHORITY, problems
 from schemas.cases import CaseOut, CasePage, CasePatch
 from schemas.codes import CaseReason
 from services.cases import outcomes as case_outcomes
@@ -47,7 +47,7 @@ CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
     ),
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problems(400, 401, 403, 429, 404, 422),
+        **problems(*AUTHENTICATED, *OWN_AUTHORITY, "invalid_cursor"),
     },
 )
 def list_cases(
@@ -96,7 +96,7 @@ def list_cases(
     "/{case_id}",
     response_model=CaseOut,
     summary="One case, with its ETag",
-    responses=problems(401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
 async def read_case(
     response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
@@ -126,7 +126,16 @@ async def read_case(
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CasePatch"}}},
         }
     },
-    responses=problems(400, 401, 403, 429, 404, 408, 409, 412, 413, 415, 422, 428),
+    responses=problems(
+        *AUTHENTICATED,
+        *OWN_AUTHORITY,
+        *BODY,
+        "precondition_required",
+        "precondition_failed",
+        "case_closed",
+        "not_under_review",
+        "child_deceased",
+    ),
 )
 async def update_case(
     request: Request,

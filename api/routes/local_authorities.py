@@ -20,7 +20,7 @@ from api.deps import (
     Session,
     own_authority,
 )
-from api.responses import problems
+from api.responses import AUTHENTICATED, BODY, OWN_AUTHORITY, problems
 from schemas.education import EducationRecordsReceipt
 from schemas.reconciliations import ReconciliationOut, ReconciliationPage, ReconciliationQueued
 from services.errors import UnsupportedMediaType
@@ -54,7 +54,12 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}", tags=["local author
             },
         }
     },
-    responses=problems(400, 401, 403, 429, 404, 408, 413, 415, 422),
+    responses=problems(
+        *AUTHENTICATED,
+        *OWN_AUTHORITY,
+        *BODY,
+        "unsupported_charset",
+    ),
 )
 async def replace_education_records(
     request: Request, session: Session, caller: EducationWriter, la_code: LaCode
@@ -93,7 +98,7 @@ def _charset(content_type: str) -> str | None:
     description="While a run of the authority is queued or running, answers with that run "
     "instead of starting a second. 409 `education_records_required` when no education "
     "records are waiting (the last upload has been reconciled already).",
-    responses=problems(401, 403, 429, 404, 409),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY, "education_records_required"),
 )
 async def start_reconciliation(
     response: Response, session: Session, caller: CmeWriter, la_code: LaCode
@@ -112,7 +117,7 @@ async def start_reconciliation(
     "/reconciliations",
     response_model=ReconciliationPage,
     summary="The authority's reconciliations, newest first",
-    responses=problems(400, 401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY, "invalid_cursor"),
 )
 async def list_reconciliations(
     session: Session,
@@ -134,7 +139,7 @@ async def list_reconciliations(
     "/reconciliations/{reconciliation_id}",
     response_model=ReconciliationOut,
     summary="A reconciliation's status, progress and summary",
-    responses=problems(401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
 async def read_reconciliation(
     session: Session,

@@ -15,7 +15,12 @@ from services.store.schema_version import current_revision, head_revision
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process is up")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="The process is up",
+    responses=problems("validation_failed"),
+)
 def healthz() -> Health:
     return Health(status="ok")
 
@@ -24,7 +29,7 @@ def healthz() -> Health:
     "/readyz",
     response_model=Health,
     summary="The database answers and is at the latest migration",
-    responses=problems(503),
+    responses=problems("not_ready", "validation_failed"),
 )
 def readyz(request: Request) -> Response:
     try:
@@ -45,7 +50,10 @@ def readyz(request: Request) -> Response:
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics (text format)",
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problems("validation_failed"),
+    },
 )
 def metrics(request: Request) -> Response:
     return Response(

@@ -9,7 +9,7 @@ from api.deps import (
     Session,
     StatisticsReader,
 )
-from api.responses import problems
+from api.responses import AUTHENTICATED, problems
 from schemas.statistics import Statistics
 from services.governance.statistics import statistics
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["statistics"])
     "/v1/statistics",
     response_model=Statistics,
     summary="Per-authority counts, small numbers suppressed",
-    responses=problems(401, 403, 429),
+    responses=problems(*AUTHENTICATED),
 )
 async def read_statistics(session: Session, caller: StatisticsReader) -> Statistics:
     return await run_in_threadpool(statistics, session=session, caller=caller)

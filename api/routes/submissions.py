@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.body import read_limited_body, require_json
 from api.deps import Session, SubmissionReader, SubmissionWriter
-from api.responses import problems
+from api.docs import SIGNATURE_EXAMPLE, SIGNATURE_HOW_TO
+from api.responses import AUTHENTICATED, BODY, problems
 from schemas.submissions import Receipt
 from services.access.signatures import SIGNATURE_HEADER
 from services.intake import submissions
@@ -26,11 +27,12 @@ SubmissionId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="T
     summary="Send a signed extract of child records",
     description=(
         "The body is the exact JSON of `SubmissionIn`, optionally gzip-encoded, signed with a "
-        f"detached JWS in `{SIGNATURE_HEADER}`. All or nothing: any invalid record refuses "
+        f"detached JWS in `{SIGNATURE_HEADER}` (below). All or nothing: any invalid record refuses "
         "the whole submission with 422 and one error per problem. The same `submission_id` "
         "with the same body answers 200 with the original receipt; with a different body, 409. "
         "Submission ids are the sender's and belong to its board: another board's use of "
-        "the same id is a different submission and never a conflict."
+        "the same id is a different submission and never a conflict.\n\n"
+        f"## {SIGNATURE_HEADER}\n\n{SIGNATURE_HOW_TO}"
     ),
     openapi_extra={
         "requestBody": {
@@ -42,7 +44,17 @@ SubmissionId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="T
     },
     responses={
         200: {"model": Receipt, "description": "A replay of an earlier identical submission."},
-        **problems(400, 401, 403, 429, 408, 409, 413, 415, 422),
+        **problems(
+            *AUTHENTICATED,
+            *BODY,
+            "signature_missing",
+            "signature_malformed",
+            "signature_refused",
+            "signature_unknown_key",
+            "signature_invalid",
+            "lhb_code_not_caller",
+            "submission_id_conflict",
+        ),
     },
 )
 async def create_submission(
@@ -50,7 +62,14 @@ async def create_submission(
     response: Response,
     session: Session,
     caller: SubmissionWriter,
-    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+    signature: Annotated[
+        str | None,
+        Header(
+            alias=SIGNATURE_HEADER,
+            description=SIGNATURE_HOW_TO,
+            examples=[SIGNATURE_EXAMPLE],
+        ),
+    ] = None,
 ) -> Receipt:
     require_json(request)
     body, body_gzip = await read_limited_body(
@@ -75,7 +94,7 @@ async def create_submission(
     "/{submission_id}",
     response_model=Receipt,
     summary="Read a submission's receipt (own board only)",
-    responses=problems(401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, "not_found"),
 )
 async def read_submission(
     session: Session, caller: SubmissionReader, submission_id: SubmissionId

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.body import BodyReadTimeout, read_limited_body
 from api.deps import Session, throttle
-from schemas.problems import OAuthProblem, Problem
+from api.responses import problems
+from schemas.problems import OAuthProblem
 from schemas.tokens import TokenResponse
 from services import audit
 from services.access.rate_limit import client_address
@@ -59,6 +60,14 @@ FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope
             "model": OAuthProblem,
             "description": "invalid_request, invalid_scope or unsupported_grant_type "
             "(RFC 6749 section 5.2).",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "error": "invalid_scope",
+                        "error_description": "The requested scope exceeds the client's scopes.",
+                    }
+                }
+            },
         },
         401: {
             "model": OAuthProblem,
@@ -66,22 +75,22 @@ FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "scope
             "lifetime or jti was refused. An unknown client, an unknown, revoked or "
             "mismatched key, a disabled client and a bad signature all answer the same "
             "`error_description`, so the answer never tells which clients and keys exist.",
-        },
-        408: {
-            "model": Problem,
-            "description": "`request_timeout`: the form did not arrive in time.",
             "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                "application/json": {
+                    "example": {
+                        "error": "invalid_client",
+                        "error_description": "Unknown client or key, or the signature does not "
+                        "verify.",
+                    }
+                }
             },
         },
+        **problems("validation_failed", "rate_limited", "database_busy", "request_timeout"),
         429: {
-            "model": Problem,
+            **problems("rate_limited")[429],
             "description": "`rate_limited`, see Retry-After: too many requests from this "
             "client address, or too many refused requests from this address or naming "
             "this client_id. A valid assertion is never refused because of refusals.",
-            "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            },
         },
     },
 )

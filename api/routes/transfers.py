@@ -14,7 +14,7 @@ from api.deps import (
     Session,
     own_authority,
 )
-from api.responses import problems
+from api.responses import AUTHENTICATED, OWN_AUTHORITY, problems
 from schemas.transfers import EnglandTransferList, EnglandTransferOut
 from services.cases import transfers
 from services.cases.wire import england_transfer_out
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/local-authorities/{la_code}/england-transfers", t
     summary="Children who moved to England, for their English authority",
     description="Pending transfers carry the child's details until marked exported; "
     "`overdue` is true 28 days after the move.",
-    responses=problems(401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
 async def list_england_transfers(
     session: Session,
@@ -51,7 +51,7 @@ async def list_england_transfers(
     "/{transfer_id}/exported",
     response_model=EnglandTransferOut,
     summary="Mark a transfer as sent to the English authority (its details are then deleted)",
-    responses=problems(401, 403, 429, 404, 422),
+    responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
 async def mark_exported(
     session: Session,
