@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.dataclasses import dataclass
 
 from schemas.codes import EheSuitability, Provision, Sex
@@ -30,27 +30,67 @@ ProviderText = Annotated[
 
 @dataclass(config=INBOUND, slots=True, frozen=True)
 class EducationAddress:
-    lines: list[AddressLine] = Field(default_factory=list, max_length=6)
-    postcode: Postcode | None = None
+    """The child's address as the authority's education records hold it."""
+
+    lines: list[AddressLine] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Up to 6 address lines without the postcode, each 1-100 characters.",
+    )
+    postcode: Postcode | None = Field(
+        default=None, description="UK postcode, normalised to e.g. `CF11 9AB`; null if unknown."
+    )
 
 
 @dataclass(config=INBOUND, slots=True, frozen=True)
 class EducationRecordIn:
-    record_id: RecordId
-    given_name: PersonName
-    family_name: PersonName
-    date_of_birth: date
-    provision: Provision
-    middle_names: OptionalPersonName = None
-    former_names: list[FormerName] = Field(default_factory=list, max_length=10)
-    sex: Sex | None = None
-    address: EducationAddress | None = None
-    upn: Upn | None = None
-    nhs_number: NhsNumber | None = None
-    provider_name: ProviderText | None = None
-    provider_code: ProviderText | None = None
+    """One child the authority knows to be educated: on a roll, in EOTAS, at an independent
+    school or a school in England, or on the elective home education register."""
+
+    record_id: RecordId = Field(
+        description="The authority's stable opaque id for the record: 1-64 printable ASCII "
+        "characters without spaces, unique within the upload."
+    )
+    given_name: PersonName = Field(description="Given name, 1-100 characters, stored in NFC.")
+    family_name: PersonName = Field(description="Family name, 1-100 characters, stored in NFC.")
+    date_of_birth: date = Field(description="ISO 8601 date, e.g. `2015-03-02`.")
+    provision: Provision = Field(
+        description="Who educates the child: `maintained_school`, `independent_school`, "
+        "`eotas` (education otherwise than at school), `school_in_england` or `ehe` "
+        "(elective home education)."
+    )
+    middle_names: OptionalPersonName = Field(
+        default=None, description="Middle names, space-separated; null (or blank) for none."
+    )
+    former_names: list[FormerName] = Field(
+        default_factory=list, max_length=10, description="Up to 10 former names; empty for none."
+    )
+    sex: Sex | None = Field(
+        default=None,
+        description="`F`, `M`, `U` (indeterminate) or `Z` (not known); null if not held.",
+    )
+    address: EducationAddress | None = Field(default=None, description="Null if not held.")
+    upn: Upn | None = Field(
+        default=None,
+        description="Unique Pupil Number: 13 characters with a mod-23 check letter; null if "
+        "the child has none.",
+    )
+    nhs_number: NhsNumber | None = Field(
+        default=None,
+        description="10 digits without spaces, passing the modulus-11 check; null if unknown.",
+    )
+    provider_name: ProviderText | None = Field(
+        default=None, description="Name of the school or provider, 1-200 characters; or null."
+    )
+    provider_code: ProviderText | None = Field(
+        default=None,
+        description="The provider's code (e.g. the school's LA and establishment number "
+        "`6812345`), 1-200 characters; or null.",
+    )
     ehe_suitability: EheSuitability | None = Field(
-        default=None, description="Required when `provision` is `ehe`, absent otherwise."
+        default=None,
+        description="Required when `provision` is `ehe`, absent otherwise: `assured` (the "
+        "authority is assured the education is suitable) or `not_assured`.",
     )
 
     @model_validator(mode="after")
@@ -69,15 +109,77 @@ class EducationRecordIn:
 
 
 class EducationRecordsIn(Inbound):
-    as_of: date
-    records: list[EducationRecordIn] = Field(max_length=500_000)
+    """The authority's whole set of education records; replaces the set sent before."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-01-20",
+                    "records": [
+                        {
+                            "record_id": "upn-W681000012345",
+                            "given_name": "Cerys",
+                            "middle_names": None,
+                            "family_name": "Jones",
+                            "former_names": [],
+                            "date_of_birth": "2015-03-02",
+                            "sex": "F",
+                            "address": {"lines": ["12 Heol y Bont"], "postcode": "CF11 9AB"},
+                            "upn": None,
+                            "nhs_number": None,
+                            "provision": "maintained_school",
+                            "provider_name": "Ysgol Treganna",
+                            "provider_code": "6812345",
+                            "ehe_suitability": None,
+                        },
+                        {
+                            "record_id": "ehe-000042",
+                            "given_name": "Dafydd",
+                            "family_name": "Llŷr",
+                            "date_of_birth": "2014-07-19",
+                            "sex": "M",
+                            "nhs_number": "9990000018",
+                            "provision": "ehe",
+                            "ehe_suitability": "assured",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    as_of: date = Field(description="The date the records describe, ISO 8601.")
+    records: list[EducationRecordIn] = Field(
+        max_length=500_000,
+        description="Every record, up to 500,000; all valid or none is stored. Empty clears "
+        "the authority's set.",
+    )
 
 
 class EducationRecordsReceipt(BaseModel):
-    la_code: str
-    as_of: date
-    record_count: int
-    records_by_provision: dict[str, int]
+    """What the service acknowledges once the records are stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "la_code": "W06000015",
+                    "as_of": "2026-01-20",
+                    "record_count": 2,
+                    "records_by_provision": {"maintained_school": 1, "ehe": 1},
+                    "reconciliation_id": "5b2e7c44-0d1f-4a7e-9c3b-8e6f2a1d9b07",
+                }
+            ]
+        }
+    )
+
+    la_code: str = Field(description="ONS GSS code of the authority.")
+    as_of: date = Field(description="The `as_of` date sent.")
+    record_count: int = Field(description="Records stored.")
+    records_by_provision: dict[str, int] = Field(
+        description="Records stored per `provision` code; codes with none are left out."
+    )
     reconciliation_id: str | None = Field(
         description="The reconciliation this upload queued, or joined if one was already "
         "queued; null when none was queued (no health records are waiting for the authority)."

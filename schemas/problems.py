@@ -97,20 +97,26 @@ def _detail(code: str, message: str) -> str:
 
 
 class FieldProblem(BaseModel):
+    """One problem in a request body."""
+
     pointer: str = Field(description="JSON Pointer (RFC 6901) into the request body.")
     code: str = Field(description="Stable snake_case error code.")
-    detail: str
+    detail: str = Field(description="What is wrong, in English; never the value sent.")
 
 
 class Problem(BaseModel):
     """An `application/problem+json` error (RFC 9457)."""
 
     type: str = Field(description="URI naming the error code, `urn:cme-exchange:problem:{code}`.")
-    title: str
-    status: int
-    detail: str
+    title: str = Field(description="Short summary of the error code, the same every time.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong in this request; never personal data.")
     code: str = Field(description="Stable snake_case error code.")
-    request_id: str | None = None
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id (also in the `X-Request-ID` header), to quote to the "
+        "service's operators; null when none was assigned.",
+    )
     errors: list[FieldProblem] | None = Field(
         default=None, description="Validation errors, one per problem (422 only)."
     )
@@ -119,5 +125,8 @@ class Problem(BaseModel):
 class OAuthProblem(BaseModel):
     """An RFC 6749 section 5.2 error from the token endpoint."""
 
-    error: str
-    error_description: str
+    error: str = Field(
+        description="`invalid_client`, `invalid_request`, `invalid_scope` or "
+        "`unsupported_grant_type`."
+    )
+    error_description: str = Field(description="What is wrong, in English.")
