@@ -124,11 +124,11 @@ def authenticated(
     # (nothing to commit) before the route reads a body or starts its unit of work, so a slow
     # sender holds no pooled connection and no SQLite lock. Revoking the key that obtained
     # the token, or disabling or deleting the client, ends the token at once in every process.
-    if claims is None:
-        raise Unauthenticated("The access token is missing, expired or not valid.")
-    with request.app.state.sessions() as session:
-        current = token_is_current(session=session, claims=claims)
-    if not current:
+    current = False
+    if claims is not None:
+        with request.app.state.sessions() as session:
+            current = token_is_current(session=session, claims=claims)
+    if claims is None or not current:
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)
     missing = set(security_scopes.scopes) - claims.scopes

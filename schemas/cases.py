@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.codes import CaseReason, CaseStatus, Outcome, Sex
 from schemas.identifiers import NhsNumber, OptionalPersonName, PersonName, Postcode
-from schemas.submissions import AddressLine, FormerName, Inbound
+from schemas.submissions import EXAMPLE_CHILD, AddressLine, FormerName, Inbound
 
 Note = Annotated[
     str,
@@ -21,28 +21,13 @@ Note = Annotated[
 ]
 
 
-_NHS_NUMBER = "9990001847"  # never issued (999 range), valid modulus-11 check digit
-
 _CASE_EXAMPLE: dict[str, Any] = {
     "case_id": "0b7d3e2a-5c41-4f8e-a9d6-1e2f3a4b5c6d",
     "status": "open",
     "reason": "possible_match_needs_review",
     "sensitive": False,
     "do_not_contact": False,
-    "child": {
-        "given_name": "Cerys",
-        "middle_names": "Mair",
-        "family_name": "Jones",
-        "former_names": [{"given_name": "Cerys", "family_name": "Price"}],
-        "date_of_birth": "2015-03-02",
-        "sex": "F",
-        "address": {
-            "lines": ["12 Heol y Bont", "Treganna"],
-            "postcode": "CF11 9AB",
-            "last_known": False,
-        },
-        "nhs_number": _NHS_NUMBER,
-    },
+    "child": EXAMPLE_CHILD,
     "source": {
         "lhb_code": "7A4",
         "submission_id": "3f0e9c1e-6b1a-4c1e-9f4e-2d7b8a1c0e55",

@@ -11,14 +11,22 @@ from pydantic.dataclasses import dataclass
 from schemas.codes import EheSuitability, Provision, Sex
 from schemas.identifiers import (
     TEXT_WITHOUT_CONTROLS,
-    NhsNumber,
-    OptionalPersonName,
-    PersonName,
     Postcode,
     Upn,
 )
 from schemas.problems import record_rule
-from schemas.submissions import INBOUND, AddressLine, FormerName, Inbound, RecordId
+from schemas.submissions import (
+    INBOUND,
+    AddressLine,
+    DateOfBirth,
+    FamilyName,
+    FormerNames,
+    GivenName,
+    Inbound,
+    KnownNhsNumber,
+    MiddleNames,
+    RecordId,
+)
 
 ProviderText = Annotated[
     str,
@@ -51,20 +59,16 @@ class EducationRecordIn:
         description="The authority's stable opaque id for the record: 1-64 printable ASCII "
         "characters without spaces, unique within the upload."
     )
-    given_name: PersonName = Field(description="Given name, 1-100 characters, stored in NFC.")
-    family_name: PersonName = Field(description="Family name, 1-100 characters, stored in NFC.")
-    date_of_birth: date = Field(description="ISO 8601 date, e.g. `2015-03-02`.")
+    given_name: GivenName = Field()
+    family_name: FamilyName = Field()
+    date_of_birth: DateOfBirth = Field()
     provision: Provision = Field(
         description="Who educates the child: `maintained_school`, `independent_school`, "
         "`eotas` (education otherwise than at school), `school_in_england` or `ehe` "
         "(elective home education)."
     )
-    middle_names: OptionalPersonName = Field(
-        default=None, description="Middle names, space-separated; null (or blank) for none."
-    )
-    former_names: list[FormerName] = Field(
-        default_factory=list, max_length=10, description="Up to 10 former names; empty for none."
-    )
+    middle_names: MiddleNames = None
+    former_names: FormerNames = Field(default_factory=list)
     sex: Sex | None = Field(
         default=None,
         description="`F`, `M`, `U` (indeterminate) or `Z` (not known); null if not held.",
@@ -75,10 +79,7 @@ class EducationRecordIn:
         description="Unique Pupil Number: 13 characters with a mod-23 check letter; null if "
         "the child has none.",
     )
-    nhs_number: NhsNumber | None = Field(
-        default=None,
-        description="10 digits without spaces, passing the modulus-11 check; null if unknown.",
-    )
+    nhs_number: KnownNhsNumber = None
     provider_name: ProviderText | None = Field(
         default=None, description="Name of the school or provider, 1-200 characters; or null."
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -76,6 +76,28 @@ class FormerName:
     )
 
 
+# The fields both sides record about a child, described once for every record model.
+# Required ones are still declared `= Field()`: in a dataclass they follow fields that
+# carry a Field(...), which the standard library counts as defaults.
+GivenName = Annotated[PersonName, Field(description="Given name, 1-100 characters, stored in NFC.")]
+FamilyName = Annotated[
+    PersonName, Field(description="Family name, 1-100 characters, stored in NFC.")
+]
+DateOfBirth = Annotated[date, Field(description="ISO 8601 date, e.g. `2015-03-02`.")]
+MiddleNames = Annotated[
+    OptionalPersonName,
+    Field(description="Middle names, space-separated; null (or blank) for none."),
+]
+FormerNames = Annotated[
+    list[FormerName],
+    Field(max_length=10, description="Up to 10 former names; empty for none."),
+]
+KnownNhsNumber = Annotated[
+    NhsNumber | None,
+    Field(description="10 digits without spaces, passing the modulus-11 check; null if unknown."),
+]
+
+
 @dataclass(config=INBOUND, slots=True, frozen=True)
 class Address:
     """The child's address, or last known address, as the health board holds it."""
@@ -100,23 +122,16 @@ class HealthRecordIn:
         description="The board's stable opaque id for the child: 1-64 printable ASCII "
         "characters without spaces, unique within the submission."
     )
-    given_name: PersonName = Field(description="Given name, 1-100 characters, stored in NFC.")
-    family_name: PersonName = Field(description="Family name, 1-100 characters, stored in NFC.")
-    date_of_birth: date = Field(description="ISO 8601 date, e.g. `2015-03-02`.")
+    given_name: GivenName = Field()
+    family_name: FamilyName = Field()
+    date_of_birth: DateOfBirth = Field()
     local_authority_code: WelshLaCode = Field(
         description="ONS GSS code of the Welsh local authority the child usually lives in "
         "(`W06000001`..`W06000024`)."
     )
-    nhs_number: NhsNumber | None = Field(
-        default=None,
-        description="10 digits without spaces, passing the modulus-11 check; null if unknown.",
-    )
-    middle_names: OptionalPersonName = Field(
-        default=None, description="Middle names, space-separated; null (or blank) for none."
-    )
-    former_names: list[FormerName] = Field(
-        default_factory=list, max_length=10, description="Up to 10 former names; empty for none."
-    )
+    nhs_number: KnownNhsNumber = None
+    middle_names: MiddleNames = None
+    former_names: FormerNames = Field(default_factory=list)
     sex: Sex | None = Field(
         default=None,
         description="NHS Wales code: `F`, `M`, `U` (indeterminate), `Z` (not known or not "
@@ -161,6 +176,24 @@ class HealthRecordIn:
 _SUBMISSION_ID = "3f0e9c1e-6b1a-4c1e-9f4e-2d7b8a1c0e55"
 
 
+# The child the examples follow from a board's extract to a case (synthetic: the NHS number
+# is from the never-issued 999 range, with a valid modulus-11 check digit).
+EXAMPLE_CHILD: dict[str, Any] = {
+    "given_name": "Cerys",
+    "middle_names": "Mair",
+    "family_name": "Jones",
+    "former_names": [{"given_name": "Cerys", "family_name": "Price"}],
+    "date_of_birth": "2015-03-02",
+    "sex": "F",
+    "address": {
+        "lines": ["12 Heol y Bont", "Treganna"],
+        "postcode": "CF11 9AB",
+        "last_known": False,
+    },
+    "nhs_number": "9990001847",
+}
+
+
 class SubmissionIn(Inbound):
     """A health board's extract of the children who usually live in Welsh local authorities,
     sent with a detached JWS in `X-JWS-Signature`."""
@@ -176,18 +209,7 @@ class SubmissionIn(Inbound):
                     "records": [
                         {
                             "record_id": "cav-000184",
-                            "nhs_number": "9990001847",
-                            "given_name": "Cerys",
-                            "middle_names": "Mair",
-                            "family_name": "Jones",
-                            "former_names": [{"given_name": "Cerys", "family_name": "Price"}],
-                            "date_of_birth": "2015-03-02",
-                            "sex": "F",
-                            "address": {
-                                "lines": ["12 Heol y Bont", "Treganna"],
-                                "postcode": "CF11 9AB",
-                                "last_known": False,
-                            },
+                            **EXAMPLE_CHILD,
                             "local_authority_code": "W06000015",
                             "gp_practice_code": "W97001",
                             "sensitive": False,

@@ -32,6 +32,7 @@ from api.app import create_app
 from api.deps import Session as RequestSession
 from cli.signing import detached_signature
 from services.settings import Settings
+from tests.conftest import free_port
 from tests.factories import (
     Credentials,
     access_token,
@@ -60,12 +61,6 @@ class Served:
         return f"http://{self.host}:{self.port}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """As tests/conftest.py's, with a short body deadline and a small body limit."""
@@ -86,7 +81,7 @@ def served(settings: Settings) -> Iterator[Served]:
     """The app behind a real uvicorn, as in production: the audit chainer in the
     background, the default thread pool and connection pool."""
     app = create_app(settings.model_copy(update={"audit_chain": "background"}))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=5
