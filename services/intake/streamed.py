@@ -1,0 +1,158 @@
+"""A submission validated a part at a time: its envelope, then its records in batches.
+
+Each record is validated strictly by pydantic from its own JSON text, a batch at a time,
+so memory stays flat however many records a body carries. What must be kept for the
+whole upload is small and per record: its record_id and date of birth, for the rules
+across records (`rules.py`), which are checked once every record has been read.
+
+Every problem is reported as if the body had been validated whole: the same codes, the
+same pointers (`/records/N/...`), at most `MAX_PROBLEMS` of them from validation.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable, Iterator
+from datetime import date
+from itertools import islice
+
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.problems import field_errors
+from schemas.submissions import HealthRecordIn, SubmissionEnvelope, SubmissionIn
+from services.errors import FieldError, ValidationFailed
+from services.intake.rules import UploadRules, raw_date, raw_text
+from services.intake.scan import Member, Record, malformed, scan_upload
+
+BATCH = 2000
+MAX_PROBLEMS = 1000
+_RECORDS = TypeAdapter(list[HealthRecordIn])
+_NO_DATE = 0
+_NOT_JSON = frozenset({"json_invalid", "json_type"})
+
+
+class SubmissionStream:
+    """Reads a submission body once. Iterate `batches()`, then call `finish()`."""
+
+    def __init__(self, parts: Iterable[bytes], *, rules: UploadRules) -> None:
+        self._scan = scan_upload(parts, array="records")
+        self._rules = rules
+        self._members: list[Member] = []
+        self._record_ids: list[str | None] = []
+        self._births = array("l")
+        self._problems: list[FieldError] = []
+        # A repeated record_id (reported by the rules) stops storing at once: its row would
+        # collide with the first one's.
+        self._seen: set[str | None] = set()
+        self._repeated = False
+        # The envelope, once it is known to be valid (when it comes before the records).
+        self.envelope: SubmissionEnvelope | None = None
+
+    @property
+    def record_count(self) -> int:
+        return len(self._record_ids)
+
+    def batches(self) -> Iterator[list[HealthRecordIn]]:
+        """Valid records, a batch at a time, while nothing is wrong; after the first problem
+        the rest is read for its problems only. Raises ValidationFailed for malformed JSON
+        or a repeated key, scan.NotAnObject for a body that is not a JSON object."""
+        texts: list[str] = []
+        for item in self._scan:
+            if isinstance(item, Member):
+                self._members.append(item)
+                continue
+            if item.index == 0:
+                self.envelope = self._envelope_so_far()
+            self._keep_facts(item)
+            texts.append(item.text)
+            if len(texts) == BATCH:
+                yield from self._validated(item.index + 1 - len(texts), texts)
+                texts = []
+        if texts:
+            yield from self._validated(self.record_count - len(texts), texts)
+
+    def finish(self) -> SubmissionEnvelope:
+        """The valid envelope, once `batches()` is exhausted; or ValidationFailed with every
+        problem found."""
+        envelope, problems = self._final_envelope()
+        problems += self._problems
+        known = set(problems)
+        upload_date = self._upload_date()
+        facts = (
+            (record_id, date.fromordinal(born) if born != _NO_DATE else None)
+            for record_id, born in zip(self._record_ids, self._births, strict=True)
+        )
+        problems += [
+            problem
+            for problem in islice(self._rules.check_facts(upload_date, facts), MAX_PROBLEMS)
+            if problem not in known
+        ]
+        if problems or envelope is None:
+            raise ValidationFailed(problems)
+        return envelope
+
+    def _validated(self, first: int, texts: list[str]) -> Iterator[list[HealthRecordIn]]:
+        try:
+            records = _RECORDS.validate_json(("[" + ",".join(texts) + "]").encode())
+        except ValidationError as error:
+            room = MAX_PROBLEMS - len(self._problems)
+            self._problems += [_in_records(p, first) for p in _problems(error, room)]
+            return
+        if not self._problems and not self._repeated:
+            yield records
+
+    def _keep_facts(self, record: Record) -> None:
+        record_id = raw_text(record.raw, "record_id")
+        self._repeated = self._repeated or (record_id is not None and record_id in self._seen)
+        self._seen.add(record_id)
+        self._record_ids.append(record_id)
+        born = raw_date(record.raw, "date_of_birth")
+        self._births.append(_NO_DATE if born is None else born.toordinal())
+
+    def _envelope_so_far(self) -> SubmissionEnvelope | None:
+        try:
+            return SubmissionEnvelope.model_validate_json(_document(self._members))
+        except ValidationError:
+            return None  # perhaps only incomplete: judged whole by `finish`
+
+    def _final_envelope(self) -> tuple[SubmissionEnvelope | None, list[FieldError]]:
+        has_records = self.record_count > 0
+        # Without a non-empty records array, the whole model words the problem with it.
+        model = SubmissionEnvelope if has_records else SubmissionIn
+        try:
+            return model.model_validate_json(_document(self._members)), []
+        except ValidationError as error:
+            return None, _problems(error, MAX_PROBLEMS)
+
+    def _upload_date(self) -> date | None:
+        for member in self._members:
+            if member.key == self._rules.date_field:
+                return raw_date({member.key: _json_string(member.text)}, member.key)
+        return None
+
+
+def _document(members: list[Member]) -> bytes:
+    inner = ",".join(f"{json.dumps(member.key)}:{member.text}" for member in members)
+    return ("{" + inner + "}").encode()
+
+
+def _problems(error: ValidationError, limit: int) -> list[FieldError]:
+    types = {item["type"] for item in error.errors(include_url=False, include_input=False)}
+    if types & _NOT_JSON:
+        raise malformed()  # as pydantic reports a body that is not JSON: that alone
+    return field_errors(error, limit=max(limit, 0))
+
+
+def _in_records(problem: FieldError, first: int) -> FieldError:
+    # A batch's pointers start at its own index: "/3/given_name" is "/records/N+3/...".
+    _, index, *rest = problem.pointer.split("/", 2)
+    pointer = "/".join(["/records", str(first + int(index)), *rest])
+    return FieldError(pointer, problem.code, problem.detail)
+
+
+def _json_string(text: str) -> str | None:
+    if not text.startswith('"'):
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, str) else None
