@@ -82,7 +82,7 @@ class UploadRules:
         for index, (record_id, born) in enumerate(facts):
             at = f"/records/{index}"
             if record_id is not None and record_id in seen:
-                yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
+                yield duplicate_record_id(index)
             if record_id is not None:
                 seen.add(record_id)
             if upload_date is not None and born is not None and born > upload_date:
@@ -91,6 +91,10 @@ class UploadRules:
                     "date_of_birth_in_future",
                     f"After the {self.date_field} date.",
                 )
+
+
+def duplicate_record_id(index: int) -> FieldError:
+    return FieldError(f"/records/{index}/record_id", "duplicate_record_id", "record_id repeats.")
 
 
 def _as_date(moment: date | datetime) -> date:

@@ -2,8 +2,8 @@
 
 Each record is validated strictly by pydantic from its own JSON text, a batch at a time,
 so memory stays flat however many records a body carries. What must be kept for the
-whole upload is small and per record: its record_id and date of birth, for the rules
-across records (`rules.py`), which are checked once every record has been read.
+whole upload is small and per record: its record_id (to find repeats on the way) and its
+date of birth (judged against the upload's date once every record has been read).
 
 Every problem is reported as if the body had been validated whole: the same codes, the
 same pointers (`/records/N/...`), at most `MAX_PROBLEMS` of them from validation.
@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.problems import field_errors
 from schemas.submissions import HealthRecordIn, SubmissionEnvelope, SubmissionIn
 from services.errors import FieldError, ValidationFailed
-from services.intake.rules import UploadRules, raw_date, raw_text
+from services.intake.rules import UploadRules, duplicate_record_id, raw_date, raw_text
 from services.intake.scan import Member, Record, malformed, scan_upload
 
 BATCH = 2000
@@ -39,19 +39,17 @@ class SubmissionStream:
         self._scan = scan_upload(parts, array="records")
         self._rules = rules
         self._members: list[Member] = []
-        self._record_ids: list[str | None] = []
+        self._count = 0
+        self._seen_ids: set[str] = set()
+        self._repeated: list[int] = []  # indexes of records whose record_id came before
         self._births = array("l")
         self._problems: list[FieldError] = []
-        # A repeated record_id (reported by the rules) stops storing at once: its row would
-        # collide with the first one's.
-        self._seen: set[str | None] = set()
-        self._repeated = False
         # The envelope, once it is known to be valid (when it comes before the records).
         self.envelope: SubmissionEnvelope | None = None
 
     @property
     def record_count(self) -> int:
-        return len(self._record_ids)
+        return self._count
 
     def batches(self) -> Iterator[list[HealthRecordIn]]:
         """Valid records, a batch at a time, while nothing is wrong; after the first problem
@@ -78,16 +76,14 @@ class SubmissionStream:
         envelope, problems = self._final_envelope()
         problems += self._problems
         known = set(problems)
-        upload_date = self._upload_date()
+        self._seen_ids.clear()
+        # Repeated record_ids were found on the way; the rules judge the dates here.
         facts = (
-            (record_id, date.fromordinal(born) if born != _NO_DATE else None)
-            for record_id, born in zip(self._record_ids, self._births, strict=True)
+            (None, date.fromordinal(born) if born != _NO_DATE else None) for born in self._births
         )
-        problems += [
-            problem
-            for problem in islice(self._rules.check_facts(upload_date, facts), MAX_PROBLEMS)
-            if problem not in known
-        ]
+        rule_problems = islice(self._rules.check_facts(self._upload_date(), facts), MAX_PROBLEMS)
+        repeated = (duplicate_record_id(index) for index in self._repeated)
+        problems += [p for p in (*repeated, *rule_problems) if p not in known]
         if problems or envelope is None:
             raise ValidationFailed(problems)
         return envelope
@@ -99,14 +95,18 @@ class SubmissionStream:
             room = MAX_PROBLEMS - len(self._problems)
             self._problems += [_in_records(p, first) for p in _problems(error, room)]
             return
+        # A repeated record_id stops storing at once: its row would collide with the first.
         if not self._problems and not self._repeated:
             yield records
 
     def _keep_facts(self, record: Record) -> None:
+        self._count += 1
         record_id = raw_text(record.raw, "record_id")
-        self._repeated = self._repeated or (record_id is not None and record_id in self._seen)
-        self._seen.add(record_id)
-        self._record_ids.append(record_id)
+        if record_id is not None and record_id in self._seen_ids:
+            if len(self._repeated) < MAX_PROBLEMS:
+                self._repeated.append(record.index)
+        elif record_id is not None:
+            self._seen_ids.add(record_id)
         born = raw_date(record.raw, "date_of_birth")
         self._births.append(_NO_DATE if born is None else born.toordinal())
 
