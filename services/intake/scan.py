@@ -121,9 +121,21 @@ class _Window:
             raise malformed()
         self._at += 1
 
+    def after_element(self) -> bool:
+        """Past the ',' that another element follows (True) or the array's ']' (False)."""
+        text, at = self._text, self._at
+        following = text[at] if at < len(text) else self.peek()  # compact JSON: no spaces
+        if following in " \t\n\r":
+            following = self.peek()
+        if following not in ",]":
+            raise malformed()
+        self._at += 1
+        return following == ","
+
     def value(self) -> tuple[Any, str]:
         """The next JSON value and its exact text."""
-        self.peek()
+        if self._at >= len(self._text) or self._text[self._at] in " \t\n\r":
+            self.peek()
         while True:
             try:
                 value, end = _DECODER.raw_decode(self._text, self._at)
@@ -187,8 +199,5 @@ def _elements(window: _Window, key: str) -> Iterator[Member | Record]:
         raw, text = window.value()
         yield Record(index, text, raw)
         index += 1
-        if window.peek() == ",":
-            window.take(",")
-            continue
-        window.take("]")
-        return
+        if not window.after_element():
+            return

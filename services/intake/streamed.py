@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import islice
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,7 +24,7 @@ from schemas.problems import field_errors
 from schemas.submissions import HealthRecordIn, SubmissionEnvelope, SubmissionIn
 from services.errors import FieldError, ValidationFailed
 from services.intake.rules import UploadRules, duplicate_record_id, raw_date, raw_text
-from services.intake.scan import Member, Record, malformed, scan_upload
+from services.intake.scan import Member, malformed, scan_upload
 
 BATCH = 2000
 MAX_PROBLEMS = 1000
@@ -56,19 +57,25 @@ class SubmissionStream:
         the rest is read for its problems only. Raises ValidationFailed for malformed JSON
         or a repeated key, scan.NotAnObject for a body that is not a JSON object."""
         texts: list[str] = []
+        facts: list[tuple[Any, Any]] = []
         for item in self._scan:
             if isinstance(item, Member):
                 self._members.append(item)
                 continue
             if item.index == 0:
                 self.envelope = self._envelope_so_far()
-            self._keep_facts(item)
             texts.append(item.text)
+            raw = item.raw
+            facts.append(
+                (raw.get("record_id"), raw.get("date_of_birth"))
+                if isinstance(raw, dict)
+                else (None, None)
+            )
             if len(texts) == BATCH:
-                yield from self._validated(item.index + 1 - len(texts), texts)
-                texts = []
+                yield from self._validated(item.index + 1 - len(texts), texts, facts)
+                texts, facts = [], []
         if texts:
-            yield from self._validated(self.record_count - len(texts), texts)
+            yield from self._validated(self._count, texts, facts)
 
     def finish(self) -> SubmissionEnvelope:
         """The valid envelope, once `batches()` is exhausted; or ValidationFailed with every
@@ -88,27 +95,33 @@ class SubmissionStream:
             raise ValidationFailed(problems)
         return envelope
 
-    def _validated(self, first: int, texts: list[str]) -> Iterator[list[HealthRecordIn]]:
+    def _validated(
+        self, first: int, texts: list[str], facts: list[tuple[Any, Any]]
+    ) -> Iterator[list[HealthRecordIn]]:
+        """`facts`: each record's raw record_id and date of birth, for when it is invalid."""
+        self._count += len(texts)
         try:
             records = _RECORDS.validate_json(("[" + ",".join(texts) + "]").encode())
         except ValidationError as error:
             room = MAX_PROBLEMS - len(self._problems)
             self._problems += [_in_records(p, first) for p in _problems(error, room)]
+            self._keep_facts(first, (_raw_facts(*fact) for fact in facts))
             return
+        self._keep_facts(first, ((r.record_id, r.date_of_birth) for r in records))
         # A repeated record_id stops storing at once: its row would collide with the first.
         if not self._problems and not self._repeated:
             yield records
 
-    def _keep_facts(self, record: Record) -> None:
-        self._count += 1
-        record_id = raw_text(record.raw, "record_id")
-        if record_id is not None and record_id in self._seen_ids:
-            if len(self._repeated) < MAX_PROBLEMS:
-                self._repeated.append(record.index)
-        elif record_id is not None:
-            self._seen_ids.add(record_id)
-        born = raw_date(record.raw, "date_of_birth")
-        self._births.append(_NO_DATE if born is None else born.toordinal())
+    def _keep_facts(self, first: int, facts: Iterable[tuple[str | None, date | None]]) -> None:
+        seen, births = self._seen_ids, self._births
+        for index, (record_id, born) in enumerate(facts, start=first):
+            if record_id is None:
+                pass
+            elif record_id not in seen:
+                seen.add(record_id)
+            elif len(self._repeated) < MAX_PROBLEMS:
+                self._repeated.append(index)
+            births.append(_NO_DATE if born is None else born.toordinal())
 
     def _envelope_so_far(self) -> SubmissionEnvelope | None:
         try:
@@ -130,6 +143,11 @@ class SubmissionStream:
             if member.key == self._rules.date_field:
                 return raw_date({member.key: _json_string(member.text)}, member.key)
         return None
+
+
+def _raw_facts(record_id: Any, born: Any) -> tuple[str | None, date | None]:
+    facts = {"record_id": record_id, "date_of_birth": born}
+    return raw_text(facts, "record_id"), raw_date(facts, "date_of_birth")
 
 
 def _document(members: list[Member]) -> bytes:
