@@ -194,7 +194,29 @@ EXAMPLE_CHILD: dict[str, Any] = {
 }
 
 
-class SubmissionIn(Inbound):
+class SubmissionEnvelope(Inbound):
+    """A submission's fields other than its records: validated on their own while a large
+    submission's records are read a part at a time."""
+
+    submission_id: UUID = Field(
+        description="Chosen by the sender; makes the call idempotent: the same id with the "
+        "same body answers 200 with the original receipt, with a different body 409."
+    )
+    lhb_code: HealthBoardCode = Field(
+        description="NHS Wales ODS code of the sending board (`7A1`..`7A7`); must be the "
+        "calling client's organisation."
+    )
+    extract_type: Literal["full", "delta"] = Field(
+        description="`full` replaces everything the board sent before for the local "
+        "authorities in it; `delta` adds or updates records by `record_id`."
+    )
+    extracted_at: AwareDatetime = Field(
+        description="When the extract was taken, with offset; compulsory school age is "
+        "judged on its date."
+    )
+
+
+class SubmissionIn(SubmissionEnvelope):
     """A health board's extract of the children who usually live in Welsh local authorities,
     sent with a detached JWS in `X-JWS-Signature`."""
 
@@ -230,22 +252,6 @@ class SubmissionIn(Inbound):
         }
     )
 
-    submission_id: UUID = Field(
-        description="Chosen by the sender; makes the call idempotent: the same id with the "
-        "same body answers 200 with the original receipt, with a different body 409."
-    )
-    lhb_code: HealthBoardCode = Field(
-        description="NHS Wales ODS code of the sending board (`7A1`..`7A7`); must be the "
-        "calling client's organisation."
-    )
-    extract_type: Literal["full", "delta"] = Field(
-        description="`full` replaces everything the board sent before for the local "
-        "authorities in it; `delta` adds or updates records by `record_id`."
-    )
-    extracted_at: AwareDatetime = Field(
-        description="When the extract was taken, with offset; compulsory school age is "
-        "judged on its date."
-    )
     records: list[HealthRecordIn] = Field(
         min_length=1, description="The children, at least one; all valid or none is stored."
     )

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.body import read_limited_body, require_json
+from api.body import require_json, spool_body
 from api.deps import Session, SubmissionReader, SubmissionWriter
 from api.docs import SIGNATURE_EXAMPLE, SIGNATURE_HOW_TO
 from api.responses import AUTHENTICATED, BODY, problems
 from schemas.submissions import Receipt
 from services.access.signatures import SIGNATURE_HEADER
 from services.intake import submissions
+from services.intake.received import ReceivedBody
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 
@@ -72,18 +73,16 @@ async def create_submission(
     ] = None,
 ) -> Receipt:
     require_json(request)
-    body, body_gzip = await read_limited_body(
-        request, max_bytes=request.app.state.settings.max_body_bytes
-    )
-    # Verification, validation and storage are CPU and database work: off the event loop.
-    outcome = await run_in_threadpool(
-        submissions.ingest,
-        session=session,
-        caller=caller,
-        body=body,
-        signature=signature,
-        body_gzip=body_gzip,
-    )
+    gzipped = request.headers.get("content-encoding", "").strip().lower() == "gzip"
+    body = ReceivedBody(signature=signature, compressed=gzipped)
+    try:
+        await spool_body(request, max_bytes=request.app.state.settings.max_body_bytes, into=body)
+        # Verification, validation and storage are CPU and database work: off the event loop.
+        outcome = await run_in_threadpool(
+            submissions.ingest, session=session, caller=caller, body=body, signature=signature
+        )
+    finally:
+        body.close()
     response.headers["Location"] = f"/v1/submissions/{outcome.receipt.submission_id}"
     if not outcome.created:
         response.status_code = 200

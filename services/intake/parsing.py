@@ -31,19 +31,18 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> None:
     # Nothing is kept: this pass only looks for repeated keys, cheaply.
 
 
+def duplicate_key(key: str) -> ValidationFailed:
+    """The refusal of a body with `key` twice in one object."""
+    return ValidationFailed(
+        [FieldError("", "duplicate_key", f"The key {key[:64]!r} appears twice in one object.")]
+    )
+
+
 def refuse_duplicate_keys(body: bytes) -> None:
     try:
         json.loads(body, object_pairs_hook=_refuse_duplicates)
     except _DuplicateKey as duplicate:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    "",
-                    "duplicate_key",
-                    f"The key {duplicate.key[:64]!r} appears twice in one object.",
-                )
-            ]
-        ) from None
+        raise duplicate_key(duplicate.key) from None
     except (ValueError, RecursionError):
         return  # not JSON, or absurdly deep: the model's own parser reports it precisely
 

@@ -52,17 +52,26 @@ class UploadRules:
         if not isinstance(document, dict) or not isinstance(document.get("records"), list):
             return []
         facts = (
-            (_raw_text(record, "record_id"), _raw_date(record, "date_of_birth"))
+            (raw_text(record, "record_id"), raw_date(record, "date_of_birth"))
             for record in document["records"]
         )
-        return list(self._problems(_raw_date(document, self.date_field), facts))
+        return list(self._problems(raw_date(document, self.date_field), facts))
+
+    @staticmethod
+    def plausible(upload_date: date) -> bool:
+        return is_plausible_moment(datetime.combine(upload_date, time(12), UTC))
+
+    def check_facts(
+        self, upload_date: date | None, facts: Iterable[tuple[str | None, date | None]]
+    ) -> Iterator[FieldError]:
+        """The same rules on what could be read of each record (its record_id and date of
+        birth, None where unreadable), for uploads read a part at a time."""
+        return self._problems(upload_date, facts)
 
     def _problems(
         self, upload_date: date | None, facts: Iterable[tuple[str | None, date | None]]
     ) -> Iterator[FieldError]:
-        if upload_date is not None and not is_plausible_moment(
-            datetime.combine(upload_date, time(12), UTC)
-        ):
+        if upload_date is not None and not self.plausible(upload_date):
             yield FieldError(
                 f"/{self.date_field}",
                 f"{self.date_field}_out_of_range",
@@ -73,7 +82,7 @@ class UploadRules:
         for index, (record_id, born) in enumerate(facts):
             at = f"/records/{index}"
             if record_id is not None and record_id in seen:
-                yield FieldError(f"{at}/record_id", "duplicate_record_id", "record_id repeats.")
+                yield duplicate_record_id(index)
             if record_id is not None:
                 seen.add(record_id)
             if upload_date is not None and born is not None and born > upload_date:
@@ -84,17 +93,21 @@ class UploadRules:
                 )
 
 
+def duplicate_record_id(index: int) -> FieldError:
+    return FieldError(f"/records/{index}/record_id", "duplicate_record_id", "record_id repeats.")
+
+
 def _as_date(moment: date | datetime) -> date:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
-def _raw_text(record: Any, name: str) -> str | None:
+def raw_text(record: Any, name: str) -> str | None:
     value = record.get(name) if isinstance(record, dict) else None
     return value if isinstance(value, str) else None
 
 
-def _raw_date(record: Any, name: str) -> date | None:
-    text = _raw_text(record, name)
+def raw_date(record: Any, name: str) -> date | None:
+    text = raw_text(record, name)
     if text is None:
         return None
     try:

@@ -1,17 +1,14 @@
 """Ingest of signed health-board submissions: all or nothing, idempotent, minimised.
 
-The caller hands over the exact body bytes and the detached signature; this module
-verifies, validates, stores and returns the receipt. It never commits: the request's one
-commit happens before the receipt is sent.
+The caller hands over the body as received (spooled and digested, `ReceivedBody`) and the
+detached signature; this module verifies, validates, stores and returns the receipt. It
+never commits: the request's one commit happens before the receipt is sent.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,14 +17,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.school_age import compulsory_school_age_birth_dates
-from schemas.submissions import HealthRecordIn, NotRetained, Receipt, SubmissionIn
+from schemas.submissions import (
+    HealthRecordIn,
+    NotRetained,
+    Receipt,
+    SubmissionEnvelope,
+    SubmissionIn,
+)
 from services import audit
 from services.access.signatures import verify_detached
 from services.caller import Caller
 from services.cases.notices import close_cases_of_deceased, hide_addresses_of_sensitive
-from services.errors import Conflict, Forbidden, NotFound
+from services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.intake.received import ReceivedBody
 from services.intake.records import health_record_row
 from services.intake.rules import UploadRules, parse_upload
+from services.intake.scan import NotAnObject
+from services.intake.streamed import SubmissionStream
 from services.reconciliation.queue import enqueue_if_ready
 from services.store.bulk import bulk_insert, delete_health_records
 from services.store.tables import HealthRecord, Submission
@@ -43,95 +49,202 @@ class Outcome:
 
 
 def ingest(
-    *,
-    session: Session,
-    caller: Caller,
-    body: bytes,
-    signature: str | None,
-    body_gzip: bytes | None = None,
+    *, session: Session, caller: Caller, body: ReceivedBody, signature: str | None
 ) -> Outcome:
-    """Verify, validate and store one submission. `body_gzip`, when the client sent gzip,
-    is kept as the stored copy so the body is not compressed a second time."""
-    verify_detached(session=session, client_id=caller.client, signature=signature, body=body)
-    digest = hashlib.sha256(body).hexdigest()
-    submission = parse_upload(SubmissionIn, body, rules=_RULES)
-    if submission.lhb_code != caller.org_code:
+    """Verify, validate and store one submission spooled in `body`, reading it once: its
+    records are stored a batch at a time as they are validated, all in the request's
+    transaction, so any problem found later refuses (and rolls back) the whole of it."""
+    verify_detached(
+        session=session, client_id=caller.client, signature=signature, signed=body.signed
+    )
+    stream = SubmissionStream(body.parts(), rules=_RULES)
+    loading: _Loading | None = None
+    validate_only = False
+    try:
+        for batch in stream.batches():
+            if loading is None and not validate_only:
+                # The envelope came first, as senders write it: store while reading.
+                claimed = _claim_early(session, caller, stream.envelope, body, signature)
+                if isinstance(claimed, Receipt):
+                    return Outcome(claimed, created=False)
+                loading, validate_only = claimed, claimed is None
+            if loading is not None:
+                loading.add(batch)
+    except NotAnObject:
+        parse_upload(SubmissionIn, body.read_all(), rules=_RULES)  # words the refusal
+        raise ValidationFailed([]) from None  # pragma: no cover - a non-object never validates
+    envelope = stream.finish()
+    _check_board(envelope, caller)
+    if loading is None:
+        # The envelope came after the records (or was refused for now): read them again.
+        claimed = _claim(session, caller, envelope, body, signature)
+        if isinstance(claimed, Receipt):
+            return Outcome(claimed, created=False)
+        loading = claimed
+        for batch in SubmissionStream(body.parts(), rules=_RULES).batches():
+            loading.add(batch)
+    return Outcome(loading.finish(caller=caller, body=body), created=True)
+
+
+def _check_board(envelope: SubmissionEnvelope, caller: Caller) -> None:
+    if envelope.lhb_code != caller.org_code:
         raise Forbidden(
             "lhb_code must be the calling client's own health board.", "lhb_code_not_caller"
         )
-    replay = _replay(session, submission, digest)
-    if replay is not None:
-        return Outcome(replay, created=False)
 
-    received_at = datetime.now(UTC)
-    retained, not_school_age, deceased = _partition(submission)
-    by_la = Counter(record.local_authority_code for record in retained)
-    receipt = Receipt(
-        submission_id=str(submission.submission_id),
-        lhb_code=submission.lhb_code,
-        status="accepted",
-        received_at=received_at,
-        record_count=len(submission.records),
-        body_sha256=digest,
-        records_by_local_authority=dict(sorted(by_la.items())),
-        not_retained=NotRetained(
-            not_compulsory_school_age=len(not_school_age), deceased=len(deceased)
-        ),
-    )
+
+def _claim_early(
+    session: Session,
+    caller: Caller,
+    envelope: SubmissionEnvelope | None,
+    body: ReceivedBody,
+    signature: str | None,
+) -> _Loading | Receipt | None:
+    """`_claim` before the records are read, or None to read them for their problems only:
+    a refusal (403, 409) may only be given once the body is known to have no problems."""
+    if (
+        envelope is None
+        or envelope.lhb_code != caller.org_code
+        or not _RULES.plausible(envelope.extracted_at.date())
+    ):
+        return None
+    try:
+        return _claim(session, caller, envelope, body, signature)
+    except Conflict:
+        return None
+
+
+def _claim(
+    session: Session,
+    caller: Caller,
+    envelope: SubmissionEnvelope,
+    body: ReceivedBody,
+    signature: str | None,
+) -> _Loading | Receipt:
+    """Claim (submission_id, lhb_code) before storing any record, or return the receipt
+    of the earlier identical submission. A concurrent identical request waits here on the
+    primary key and then answers as a replay instead of storing the records twice."""
+    replay = _replay(session, envelope, body.sha256)
+    if replay is not None:
+        return replay
     row = Submission(
-        submission_id=receipt.submission_id,
-        lhb_code=submission.lhb_code,
+        submission_id=str(envelope.submission_id),
+        lhb_code=envelope.lhb_code,
         client_id=caller.client,
-        extract_type=submission.extract_type,
-        extracted_at=submission.extracted_at,
-        received_at=received_at,
-        body_sha256=digest,
+        extract_type=envelope.extract_type,
+        extracted_at=envelope.extracted_at,
+        received_at=datetime.now(UTC),
+        body_sha256=body.sha256,
         signature=(signature or "").strip(),
-        body_gzip=body_gzip if body_gzip is not None else gzip.compress(body, compresslevel=1),
-        record_count=len(submission.records),
-        receipt=receipt.model_dump(mode="json"),
+        # Filled in once every record is stored, in the same transaction.
+        record_count=0,
+        receipt={},
     )
-    # Claim (submission_id, lhb_code) first: a concurrent identical request waits here on
-    # the primary key and then answers as a replay instead of storing the records twice.
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        replay = _replay(session, submission, digest)
+        replay = _replay(session, envelope, body.sha256)
         if replay is None:  # pragma: no cover - the row that collided cannot vanish
             raise
-        return Outcome(replay, created=False)
+        return replay
+    # Nothing to replace when the board has no records: skip deleting by record_id.
+    replacing = bool(session.scalar(select(exists().where(HealthRecord.lhb_code == row.lhb_code))))
+    return _Loading(session, envelope, row, replacing=replacing)
 
-    _store_records(session, submission, retained, leaving=not_school_age + deceased)
-    # Every copy of the child's case learns of a death or an S-flag before the 201.
-    close_cases_of_deceased(
-        session=session, lhb_code=submission.lhb_code, record_ids=[r.record_id for r in deceased]
-    )
-    hide_addresses_of_sensitive(
-        session=session,
-        lhb_code=submission.lhb_code,
-        record_ids=[r.record_id for r in submission.records if r.sensitive],
-    )
-    for la_code in by_la:
-        enqueue_if_ready(session=session, la_code=la_code, trigger="submission")
-    audit.record(
-        session=session,
-        caller=caller,
-        action="submission.received",
-        object_type="submission",
-        object_ids=[receipt.submission_id],
-        record_count=len(submission.records),
-    )
-    log.info(
-        "submission stored",
-        extra={
-            "submission_id": receipt.submission_id,
-            "lhb_code": submission.lhb_code,
-            "records": len(submission.records),
-            "retained": len(retained),
-        },
-    )
-    return Outcome(receipt, created=True)
+
+class _Loading:
+    """A claimed submission's records, stored a validated batch at a time."""
+
+    def __init__(
+        self, session: Session, envelope: SubmissionEnvelope, row: Submission, *, replacing: bool
+    ) -> None:
+        self._session = session
+        self._envelope = envelope
+        self._row = row
+        self._replacing = replacing
+        # One date range for the whole extract (the rule is monotonic in the date of birth).
+        self._born = compulsory_school_age_birth_dates(envelope.extracted_at.date())
+        self._count = 0
+        self._by_la: Counter[str] = Counter()
+        self._authorities: set[str] = set()
+        self._not_school_age = 0
+        self._deceased: list[str] = []
+        self._sensitive: list[str] = []
+
+    def add(self, records: list[HealthRecordIn]) -> None:
+        earliest, latest = self._born
+        retained = []
+        for record in records:
+            self._authorities.add(record.local_authority_code)
+            if record.sensitive:
+                self._sensitive.append(record.record_id)
+            if record.date_of_death is not None:
+                self._deceased.append(record.record_id)
+            elif not earliest <= record.date_of_birth <= latest:
+                self._not_school_age += 1
+            else:
+                retained.append(record)
+                self._by_la[record.local_authority_code] += 1
+        self._count += len(records)
+        lhb, submission_id = self._row.lhb_code, self._row.submission_id
+        if self._replacing:
+            # Records sent again (moved authority, corrected, died, aged out) replace the
+            # old row, which must go before the new one is copied in (one per record_id).
+            ids = [record.record_id for record in records]
+            delete_health_records(self._session, lhb_code=lhb, record_ids=ids)
+        rows = (health_record_row(lhb, submission_id, record) for record in retained)
+        bulk_insert(self._session, HealthRecord, rows)
+
+    def finish(self, *, caller: Caller, body: ReceivedBody) -> Receipt:
+        session, row, lhb = self._session, self._row, self._row.lhb_code
+        if self._envelope.extract_type == "full":
+            # A full extract replaces what the board sent before for the authorities in it.
+            session.execute(
+                delete(HealthRecord).where(
+                    HealthRecord.lhb_code == lhb,
+                    HealthRecord.local_authority_code.in_(sorted(self._authorities)),
+                    HealthRecord.submission_id != row.submission_id,
+                )
+            )
+        receipt = Receipt(
+            submission_id=row.submission_id,
+            lhb_code=lhb,
+            status="accepted",
+            received_at=row.received_at,
+            record_count=self._count,
+            body_sha256=row.body_sha256,
+            records_by_local_authority=dict(sorted(self._by_la.items())),
+            not_retained=NotRetained(
+                not_compulsory_school_age=self._not_school_age, deceased=len(self._deceased)
+            ),
+        )
+        row.record_count = self._count
+        row.receipt = receipt.model_dump(mode="json")
+        row.body_gzip = body.gzip_copy()
+        # Every copy of the child's case learns of a death or an S-flag before the 201.
+        close_cases_of_deceased(session=session, lhb_code=lhb, record_ids=self._deceased)
+        hide_addresses_of_sensitive(session=session, lhb_code=lhb, record_ids=self._sensitive)
+        for la_code in self._by_la:
+            enqueue_if_ready(session=session, la_code=la_code, trigger="submission")
+        audit.record(
+            session=session,
+            caller=caller,
+            action="submission.received",
+            object_type="submission",
+            object_ids=[receipt.submission_id],
+            record_count=self._count,
+        )
+        log.info(
+            "submission stored",
+            extra={
+                "submission_id": receipt.submission_id,
+                "lhb_code": lhb,
+                "records": self._count,
+                "retained": sum(self._by_la.values()),
+            },
+        )
+        return receipt
 
 
 def read_receipt(*, session: Session, caller: Caller, submission_id: str) -> Receipt:
@@ -152,7 +265,7 @@ def read_receipt(*, session: Session, caller: Caller, submission_id: str) -> Rec
     return Receipt.model_validate(row.receipt)
 
 
-def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt | None:
+def _replay(session: Session, submission: SubmissionEnvelope, digest: str) -> Receipt | None:
     """The receipt of this board's earlier submission with this id, if any. Ids are the
     sender's and unique per board: another board's submission is never found here."""
     existing = session.get(
@@ -166,45 +279,3 @@ def _replay(session: Session, submission: SubmissionIn, digest: str) -> Receipt 
             "submission_id_conflict",
         )
     return Receipt.model_validate(existing.receipt)
-
-
-def _partition(
-    submission: SubmissionIn,
-) -> tuple[list[HealthRecordIn], list[HealthRecordIn], list[HealthRecordIn]]:
-    # One date range for the whole extract (the rule is monotonic in the date of birth).
-    earliest, latest = compulsory_school_age_birth_dates(submission.extracted_at.date())
-    retained, not_school_age, deceased = [], [], []
-    for record in submission.records:
-        if record.date_of_death is not None:
-            deceased.append(record)
-        elif not earliest <= record.date_of_birth <= latest:
-            not_school_age.append(record)
-        else:
-            retained.append(record)
-    return retained, not_school_age, deceased
-
-
-def _store_records(
-    session: Session,
-    submission: SubmissionIn,
-    retained: Sequence[HealthRecordIn],
-    *,
-    leaving: Sequence[HealthRecordIn],
-) -> None:
-    lhb = submission.lhb_code
-    if submission.extract_type == "full":
-        # A full extract replaces what the board sent before for the authorities in it.
-        authorities = sorted({record.local_authority_code for record in submission.records})
-        session.execute(
-            delete(HealthRecord).where(
-                HealthRecord.lhb_code == lhb, HealthRecord.local_authority_code.in_(authorities)
-            )
-        )
-    # Records sent again (moved authority, corrected, died, aged out) replace the old row.
-    # Nothing to replace when the board has no records left (a full extract just cleared
-    # them): skip shipping every record_id to the database.
-    if session.scalar(select(exists().where(HealthRecord.lhb_code == lhb))):
-        record_ids = [record.record_id for record in [*retained, *leaving]]
-        delete_health_records(session, lhb_code=lhb, record_ids=record_ids)
-    submission_id = str(submission.submission_id)
-    bulk_insert(session, HealthRecord, (health_record_row(lhb, submission_id, r) for r in retained))
