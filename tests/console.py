@@ -55,7 +55,7 @@ def sign_in(client: TestClient, db: Session, officer: SignedInOfficer) -> str:
     assert registered is not None
     token = officers.start_session(session=db, officer=registered, lifetime=timedelta(hours=1))
     db.commit()
-    client.cookies.set(SESSION_COOKIE, token, domain="testserver", path="/")
+    client.cookies.set(SESSION_COOKIE, token)
     return token
 
 

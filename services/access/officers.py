@@ -194,7 +194,7 @@ def current_session(
     ).first()
     if found is None:
         return None
-    console_session, officer = found.tuple()
+    console_session, officer = found
     if console_session.expires_at <= now or console_session.last_seen_at + idle <= now:
         session.delete(console_session)
         session.flush()
