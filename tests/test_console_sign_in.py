@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from oidc_provider_mock import run_server_in_thread
 from pydantic import SecretStr
 from sqlalchemy import select, update
@@ -57,7 +58,7 @@ def console(app: FastAPI, http: TestClient) -> TestClient:
     return console_client(app)
 
 
-def sign_in_at_provider(console: TestClient, subject: str) -> httpx.Response:
+def sign_in_at_provider(console: TestClient, subject: str) -> Response:
     """What a browser does: to the provider, sign in there as `subject`, back again."""
     login = console.get("/console/auth/login")
     assert login.status_code == 302, login.text
