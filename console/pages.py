@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session as OrmSession
 
 from console import labels
+from console.i18n import gettext
 from console.labels import N_
 from console.web import (
     ConsoleRoute,
@@ -27,9 +28,11 @@ from console.web import (
     render,
     require_csrf,
 )
+from console.web import (
+    language as environment_language,
+)
 from schemas.cases import CasePatch
 from schemas.codes import OUTCOMES
-from schemas.organisations import local_authority_codes, organisation
 from services.access.officers import SignedIn
 from services.caller import Caller
 from services.cases import access_history, worklist
@@ -130,10 +133,10 @@ def _case_page(
     **context: Any,
 ) -> Response:
     case = cases.get_case(session=session, caller=caller, case_id=case_id)
+    language = environment_language(request)
     receiving = sorted(
-        (code, organisation(code).name)  # type: ignore[union-attr]
-        for code in local_authority_codes()
-        if code != caller.org_code
+        (code for code in labels.AUTHORITIES if code != caller.org_code),
+        key=lambda code: gettext(language, labels.AUTHORITIES[code]),
     )
     return render(
         request,
@@ -142,7 +145,7 @@ def _case_page(
             "case": case_out(case),
             "etag": cases.etag(case),
             "clock": worklist.clocks(case, now=datetime.now(UTC)),
-            "receiving_authorities": sorted(receiving, key=lambda pair: pair[1]),
+            "receiving_authorities": receiving,
             "england": ENGLAND,
             "outcome_codes": OUTCOMES,
             "under_review": case.status == "open" and case.reason == worklist.REVIEW,

@@ -15,6 +15,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from console.i18n import HERE, KEYWORDS, catalogue_path, environment, gettext, translations
+from console.labels import AUTHORITIES
+from schemas.organisations import local_authority_codes, organisation
 
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
@@ -86,3 +88,14 @@ def test_dates_are_written_as_each_language_writes_them() -> None:
     assert environment("cy").filters["date"](day) == "6 Rhagfyr 2026"
     assert environment("en").filters["date"](day) == "6 December 2026"
     assert gettext("cy", "Sign in") == "Mewngofnodi"
+
+
+def test_every_authority_is_named_in_both_languages() -> None:
+    assert {
+        code: organisation(code).name  # type: ignore[union-attr]
+        for code in local_authority_codes()
+    } == AUTHORITIES
+    assert gettext("cy", AUTHORITIES["W06000011"]) == "Abertawe"
+    welsh_page = environment("cy").from_string("{{ authority('W06000015') }}")
+    assert welsh_page.render() == "Caerdydd"
+    assert environment("en").from_string("{{ authority('england') }}").render() == "england"
