@@ -20,6 +20,7 @@ from console import labels
 from console.i18n import gettext
 from console.labels import N_
 from console.web import (
+    UNREADABLE,
     ConsoleRoute,
     Db,
     OfficerSession,
@@ -84,11 +85,7 @@ def _optional(value: str | None, known: Any) -> str | None:
     if not value:
         return None
     if value not in known:
-        raise Refusal(
-            400,
-            N_("The request could not be read"),
-            N_("Something in the address or the form was not as expected. Go back and try again."),
-        )
+        raise Refusal(400, *UNREADABLE)
     return value
 
 

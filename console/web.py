@@ -64,7 +64,7 @@ _SERVICE_ERRORS = {
     404: (labels.N_("Not found"), labels.N_("There is no such page or case for your authority.")),
     409: (labels.N_("Not possible now"), labels.N_("The case has changed: read it again.")),
 }
-_UNREADABLE = (
+UNREADABLE = (
     labels.N_("The request could not be read"),
     labels.N_("Something in the address or the form was not as expected. Go back and try again."),
 )
@@ -102,12 +102,12 @@ class ConsoleRoute(APIRoute):
                     status=refusal.status,
                 )
             except RequestValidationError:
-                title, detail = _UNREADABLE
+                title, detail = UNREADABLE
                 response = render(
                     request, "error.html", {"title": title, "detail": detail}, status=400
                 )
             except ServiceError as error:
-                title, detail = _SERVICE_ERRORS.get(error.status, _UNREADABLE)
+                title, detail = _SERVICE_ERRORS.get(error.status, UNREADABLE)
                 response = render(
                     request, "error.html", {"title": title, "detail": detail}, status=error.status
                 )
