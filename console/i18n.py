@@ -90,7 +90,8 @@ def _date(value: date | datetime | str | None, locale: Locale) -> str:
 def _datetime(value: datetime | None, locale: Locale) -> str:
     if value is None:
         return ""
-    return format_datetime(value, format="medium", tzinfo=LOCAL_TIME, locale=locale)
+    # The day as the date filter writes it, then the time to the minute.
+    return format_datetime(value, "d MMMM y, HH:mm", tzinfo=LOCAL_TIME, locale=locale)
 
 
 def gettext(language: str, message: str, **values: Any) -> str:
