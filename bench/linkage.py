@@ -41,6 +41,7 @@ are noisy on a shared machine; quality figures are deterministic.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import random
@@ -56,18 +57,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.linkage import (  # noqa: E402 - after the path set-up
+from services.linkage import (
     CandidateLink,
     HealthRecordOutcome,
     LinkageSettings,
     PersonRecord,
     link,
 )
-from services.linkage.assignment import COMPETITOR_FLOOR, assign  # noqa: E402
-from services.linkage.predict import ScoredPair  # noqa: E402
-from services.linkage.scoring import prior_odds  # noqa: E402
-from services.reconciliation.decisions import EducationFacts, decide  # noqa: E402
-from services.synthetic import (  # noqa: E402
+from services.linkage.assignment import COMPETITOR_FLOOR, assign
+from services.linkage.predict import ScoredPair
+from services.linkage.scoring import prior_odds
+from services.reconciliation.decisions import EducationFacts, decide
+from services.synthetic import (
     TEST_SEEDS,
     TRULY_MISSING,
     TUNING_SEEDS,
@@ -141,8 +142,7 @@ def synth_case(*, error_model: ErrorModel, children: int, seed: int) -> Case:
         health=[_synth_person(r) for r in population.health_records],
         education=[_synth_person(r) for r in education],
         facts={
-            r["record_id"]: EducationFacts(r["provision"], r["ehe_suitability"])
-            for r in education
+            r["record_id"]: EducationFacts(r["provision"], r["ehe_suitability"]) for r in education
         },
         partner={h: t.education_record_id for h, t in truth.items()},
         truly_missing={h for h, t in truth.items() if t.category in TRULY_MISSING},
@@ -188,9 +188,7 @@ def febrl_case(*, records: int) -> Case:
     )[:records]
     kept = {h.record_id.replace("-org", "-dup-0") for h in health}
     education = [
-        p
-        for _, r in frame_b.reset_index().iterrows()
-        if (p := _febrl_person(r)).record_id in kept
+        p for _, r in frame_b.reset_index().iterrows() if (p := _febrl_person(r)).record_id in kept
     ]
     ids = sorted(p.record_id for p in education)
     dropped = set(random.Random(DROP_SEED).sample(ids, int(len(ids) * DROP_SHARE)))
@@ -233,7 +231,8 @@ def run_ours(case: Case, *, sole: bool) -> list[HealthRecordOutcome]:
 
 
 def _splink_frame(records: Sequence[PersonRecord]) -> Any:
-    import pandas as pd
+    # Imported by name: pandas ships no type information and this file may not add stubs.
+    pd = importlib.import_module("pandas")
 
     from services.linkage.names import name_tokens, standard_name
 
@@ -268,6 +267,7 @@ def _fair_splink_settings(probability: float) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
+    from splink.blocking_rule_library import CustomRule
 
     given = cl.CustomComparison(
         output_column_name="given_name",
@@ -318,7 +318,7 @@ def _fair_splink_settings(probability: float) -> Any:
             block_on("family_name", "dob_month", "dob_day"),
             block_on("given_name", "dob_year", "dob_month"),
             block_on("given_name", "family_name"),
-            "l.given_name = r.family_name AND l.family_name = r.given_name",
+            CustomRule("l.given_name = r.family_name AND l.family_name = r.given_name"),
             block_on("postcode"),
             block_on("address"),
         ],
@@ -383,7 +383,11 @@ def run_fair_splink(case: Case) -> list[HealthRecordOutcome]:
 
     def candidate(pair: ScoredPair) -> CandidateLink:
         return CandidateLink(
-            pair.health_record_id, pair.education_record_id, pair.match_probability, {}, "probabilistic"
+            pair.health_record_id,
+            pair.education_record_id,
+            pair.match_probability,
+            {},
+            "probabilistic",
         )
 
     matches = {h: candidate(ScoredPair(h, e, 1.0)) for h, e in deterministic}

@@ -289,9 +289,11 @@ def _namesakes(
     traits: dict[str, tuple[str, ...]] = {}
     for _ in range(round(len(health_records) * _NAMESAKE_SHARE)):
         pool = missing if rng.random() < 0.5 and missing else at_school
-        namesake, model_index = pool.pop(rng.randrange(len(pool))), rng.choice(at_school)
-        if namesake == model_index:
-            continue
+        if len(at_school) < 2 or not pool:
+            break
+        # Neither is drawn again, so no later namesake renames either of them.
+        namesake = pool.pop(rng.randrange(len(pool)))
+        model_index = at_school.pop(rng.randrange(len(at_school)))
         child, model = health_records[namesake], health_records[model_index]
         for field in ("given_name", "family_name", "sex"):
             child[field] = model[field]

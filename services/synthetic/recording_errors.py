@@ -224,15 +224,20 @@ def fold_name(text: str) -> str:
 
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def misspell(rng: Random, name: str, *, edits: int = 1) -> str:
     """`edits` keyboard or hearing slips (substitution, deletion, insertion, transposition),
     never on the first letter, each leaving a different string."""
-    for _ in range(edits):
-        name = _one_slip(rng, name)
-    return name
+    slipped = name
+    while slipped == name:  # a second slip may undo the first: Rhys -> Rhsy -> Rhys
+        slipped = name
+        for _ in range(edits):
+            slipped = _one_slip(rng, slipped)
+    return slipped
 
 
 def _one_slip(rng: Random, name: str) -> str:
@@ -265,16 +270,18 @@ def days_slipped(rng: Random, born: date) -> date:
 def digit_mistyped(rng: Random, born: date) -> date:
     """One digit of the day, month or year's last digit changed, still a real date."""
     text = born.isoformat()
-    for _ in range(50):
-        position = rng.choice((3, 6, 8, 9))
-        digit = rng.choice([d for d in "0123456789" if d != text[position]])
-        try:
-            slipped = date.fromisoformat(text[:position] + digit + text[position + 1 :])
-        except ValueError:
-            continue
-        if abs(slipped.year - born.year) <= 1:
-            return slipped
-    return born + timedelta(days=10)
+    candidates = []
+    for position in (3, 6, 8, 9):
+        for digit in "0123456789":
+            if digit == text[position]:
+                continue
+            try:
+                slipped = date.fromisoformat(text[:position] + digit + text[position + 1 :])
+            except ValueError:
+                continue
+            if abs(slipped.year - born.year) <= 1:
+                candidates.append(slipped)
+    return rng.choice(candidates)
 
 
 def postcode_typo(rng: Random, postcode: str) -> str:
