@@ -89,7 +89,7 @@ class CandidateLink:
 
     `match_weights` is the waterfall behind `match_probability`: the log2 Bayes factor of
     each comparison by name ("given_name", "family_name", "date_of_birth", "sex",
-    "residence"), the log2 prior odds under "prior", and, when the pair was the only
+    "middle_names", "residence"), the log2 prior odds under "prior", and, when the pair was the only
     candidate of both its records, that evidence under "sole_candidate". The values sum
     to the pair's match weight w, and match_probability = 2^w / (1 + 2^w) (rounded). A
     link by NHS number is deterministic, not weighed: its mapping is empty.
