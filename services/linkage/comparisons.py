@@ -339,9 +339,13 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     'l."family_phonetic" = r."family_phonetic" AND l."dob_day" = r."dob_month"'
     ' AND l."dob_month" = r."dob_day"',
     # A birth date slipped a day or three across a month end (31 January, 1 February)
-    # shares no date part but the year; the surname sound and the year bound the join.
-    'l."family_phonetic" = r."family_phonetic" AND l."dob_year" = r."dob_year"'
-    ' AND abs(l."dob_ordinal" - r."dob_ordinal") <= 3',
+    # shares no date part. Any two dates at most three days apart fall in one 7-day bucket
+    # of one of these two tilings (their boundaries interleave 3 and 4 days apart), so two
+    # equality joins reach them all at a few pairs per surname and week.
+    'l."family_phonetic" = r."family_phonetic"'
+    ' AND l."dob_ordinal" // 7 = r."dob_ordinal" // 7',
+    'l."family_phonetic" = r."family_phonetic"'
+    ' AND (l."dob_ordinal" + 3) // 7 = (r."dob_ordinal" + 3) // 7',
     'l."postcode" = r."postcode"',
     'l."given_canon" = r."given_canon" AND l."dob_year" = r."dob_year"'
     ' AND l."dob_month" = r."dob_month"',
