@@ -342,8 +342,7 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     # shares no date part. Any two dates at most three days apart fall in one 7-day bucket
     # of one of these two tilings (their boundaries interleave 3 and 4 days apart), so two
     # equality joins reach them all at a few pairs per surname and week.
-    'l."family_phonetic" = r."family_phonetic"'
-    ' AND l."dob_ordinal" // 7 = r."dob_ordinal" // 7',
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_ordinal" // 7 = r."dob_ordinal" // 7',
     'l."family_phonetic" = r."family_phonetic"'
     ' AND (l."dob_ordinal" + 3) // 7 = (r."dob_ordinal" + 3) // 7',
     'l."postcode" = r."postcode"',
