@@ -23,6 +23,7 @@ from rich.table import Table
 from schemas.organisations import organisation
 from services.synthetic import (
     TRUTH_CATEGORIES,
+    ErrorModel,
     Population,
     build_submission,
     generate_population,
@@ -45,12 +46,25 @@ def synth(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Reference date (YYYY-MM-DD); default today.")
     ] = None,
+    errors: Annotated[
+        ErrorModel,
+        typer.Option(
+            "--errors",
+            help="How a child's two records differ: 'classic' (the model the engine was"
+            " first built against) or 'independent' (written apart from the engine, with"
+            " namesakes and harder twins).",
+        ),
+    ] = "classic",
 ) -> None:
     """Write a synthetic population: health extracts, education records and the truth."""
     try:
         reference_date = date.fromisoformat(as_of) if as_of else date.today()
         population = generate_population(
-            la_codes=la, children_per_authority=children, reference_date=reference_date, seed=seed
+            la_codes=la,
+            children_per_authority=children,
+            reference_date=reference_date,
+            seed=seed,
+            error_model=errors,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error

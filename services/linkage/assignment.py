@@ -9,10 +9,11 @@ Sole candidates. Splink scores each pair as one of n x n, with prior odds of abo
 says nothing about the other pairs: a child who moved house, with exact name and date of
 birth, scores 0.3-0.9 in Cardiff. But the two lists hold (almost) the same closed
 population, and the other scored pairs carry evidence the pair alone cannot. When a pair
-is the only candidate of both its records (no rival at or above `COMPETITOR_FLOOR` among
-the records still unlinked), it is wrong only if the health child's own education record
-is absent (else it would be a rival) AND the education record's own child is absent from
-the GP list (likewise), yet the two strangers look alike. With shares `s_h` and `s_e` of
+is the only candidate of both its records (no rival at or above `RIVAL_FLOOR`, nor at or
+above the pair's own score, among the records still unlinked), it is wrong only if the
+health child's own education record is absent (else it would be a rival) AND the
+education record's own child is absent from the GP list (likewise), yet the two strangers
+look alike. With shares `s_h` and `s_e` of
 the lists having a partner in the other, the two absences are (1 - s_h) and (1 - s_e), so
 the odds that the pair is a match rise by 1 / ((1 - s_h)(1 - s_e))
 (`sole_candidate_bayes_factor`). The shares are taken as those already linked above the
@@ -23,26 +24,47 @@ birth and sex leave little doubt on their own (`clear_identity`), so residence a
 settles a pair. Anything short of that (two candidates for one child, a second child for
 one record, two name or date slips, a sex disagreement) still goes to an officer. Accepted
 this way, a link carries the adjusted probability.
+
+The same evidence sends a sole candidate to an officer when it lifts the pair into the
+review band but not to acceptance (`review_sole`): a child who moved house AND whose
+surname changed with no former name recorded, or who is known by a nickname no table
+lists, scores far below the band as one pair of n x n, yet is very likely the only record
+that could be theirs. Listing such a child as "not found" outright would send an officer
+looking for a child who is at school; showing the one candidate costs a glance.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from services.linkage.models import AgreementLabel
 from services.linkage.predict import ScoredPair
 
-#: A pair scoring this much counts as a rival candidate when deciding whether a review-band
-#: pair is the sole candidate on both sides. Well below the review band, so a rival an
-#: officer would never be shown still keeps the pair in review.
-COMPETITOR_FLOOR = 0.01
+#: A pair scoring this much counts as a rival candidate when deciding whether a pair is the
+#: sole candidate on both sides. Well below the review band, so a rival an officer would
+#: never be shown still keeps the pair in review.
+RIVAL_FLOOR = 0.01
+#: The least a pair may score to be weighed at all, as a sole candidate or as a rival.
+#: Below `RIVAL_FLOOR` on purpose: a child who moved house and whose date of birth slipped
+#: a digit scores about 0.002-0.01 as one pair of n x n, and uniqueness (a factor of up to
+#: 400) is what lifts them into review; a pair this weak has a rival only in a stronger
+#: pair of its own records.
+COMPETITOR_FLOOR = 0.001
+#: The least a sole candidate's adjusted probability may be for it to be shown rather than
+#: the child listed "not found" outright. Lower than the review band: it is the only record
+#: that could be theirs, and one chance in ten that a child listed as missing is on a
+#: school roll is worth an officer's glance before anyone goes looking for them.
+SOLE_REVIEW_LOWER = 0.1
 #: Share of the larger list expected to have a partner in the other: most children on a GP
 #: list are on some school roll. The prior odds of a pair assume it.
 EXPECTED_PARTNER_SHARE = 0.9
 #: The most of either list taken to have a partner when weighing a sole candidate.
 MAX_PARTNER_SHARE = 0.95
+#: The key of the sole-candidate evidence in a pair's match weights.
+SOLE_CANDIDATE_WEIGHT = "sole_candidate"
 _IDENTITY_FIELDS = ("given_name", "family_name", "date_of_birth")
 _CLEAR: frozenset[AgreementLabel] = frozenset({"exact", "equivalent"})
 _NEAR: frozenset[AgreementLabel] = frozenset({"fuzzy", "partial", "swapped"})
@@ -59,9 +81,11 @@ class Assignment:
 
 
 def _strongest_first(pair: ScoredPair) -> tuple[float, str, str]:
-    # Rounded so that floating-point noise between runs cannot reorder near-ties; the ids
-    # then settle ties the same way every time.
-    return (-round(pair.match_probability, 9), pair.health_record_id, pair.education_record_id)
+    # By match weight, not probability: above ~30 bits every probability is 1.0, and a
+    # twin's exact pair must still beat the cross pair with a slipped given name. Rounded
+    # so that floating-point noise cannot reorder near-ties; the ids then settle ties the
+    # same way every time.
+    return (-round(pair.match_weight, 6), pair.health_record_id, pair.education_record_id)
 
 
 def assign(
@@ -104,14 +128,34 @@ def assign(
         candidates = review[pair.health_record_id]
         if len(candidates) < max_review_candidates:
             candidates.append(pair)
-    per_health = Counter(p.health_record_id for p in open_pairs)
-    per_education = Counter(p.education_record_id for p in open_pairs)
-    sole = [
-        p
-        for p in open_pairs
-        if per_health[p.health_record_id] == 1 and per_education[p.education_record_id] == 1
-    ]
+    sole = _sole_candidates(open_pairs)
     return Assignment(accepted=accepted, review=dict(review), sole=sole)
+
+
+def _sole_candidates(pairs: list[ScoredPair]) -> list[ScoredPair]:
+    """Pairs with no rival on either side: no other pair of either record scoring at least
+    `RIVAL_FLOOR` or at least the pair's own probability. Disjoint: of two pairs sharing a
+    record, the weaker always has the stronger as its rival."""
+    best: dict[tuple[str, str], list[float]] = defaultdict(list)  # (side, id) -> top two
+    for pair in pairs:
+        for key in (("h", pair.health_record_id), ("e", pair.education_record_id)):
+            top = best[key]
+            top.append(pair.match_probability)
+            top.sort(reverse=True)
+            del top[2:]
+
+    def rival(key: tuple[str, str], probability: float) -> float:
+        first, *rest = best[key]
+        return (rest[0] if rest else 0.0) if first == probability else first
+
+    return [
+        p
+        for p in pairs
+        if all(
+            rival(key, p.match_probability) < min(RIVAL_FLOOR, p.match_probability)
+            for key in (("h", p.health_record_id), ("e", p.education_record_id))
+        )
+    ]
 
 
 def _same_residence(agreement: Mapping[str, AgreementLabel]) -> bool:
@@ -166,7 +210,7 @@ def accept_sole(
     clears `accept_threshold` and that `accept` approves moved to the accepted links (leaving the
     review band if it was there). Sole candidates are disjoint, so one-to-one holds."""
     promoted = [
-        ScoredPair(p.health_record_id, p.education_record_id, adjusted)
+        _with_sole_evidence(p, adjusted, bayes_factor)
         for p in assignment.sole
         if (adjusted := sole_candidate_probability(p.match_probability, bayes_factor))
         >= accept_threshold
@@ -179,4 +223,31 @@ def accept_sole(
         accepted=[*assignment.accepted, *promoted],
         review={h: ps for h, ps in assignment.review.items() if h not in promoted_health},
         sole=[p for p in assignment.sole if p.health_record_id not in promoted_health],
+    )
+
+
+def _with_sole_evidence(pair: ScoredPair, adjusted: float, bayes_factor: float) -> ScoredPair:
+    weights = dict(pair.match_weights)
+    if weights:
+        weights[SOLE_CANDIDATE_WEIGHT] = math.log2(bayes_factor)
+    return ScoredPair(pair.health_record_id, pair.education_record_id, adjusted, weights)
+
+
+def review_sole(assignment: Assignment, *, review_lower: float, bayes_factor: float) -> Assignment:
+    """`assignment` with every sole candidate not accepted, whose probability adjusted by
+    `bayes_factor` reaches `review_lower` (or `SOLE_REVIEW_LOWER`, whichever is lower),
+    offered for review (see module), carrying the adjusted probability. A child already
+    with review candidates keeps those."""
+    review_lower = min(review_lower, SOLE_REVIEW_LOWER)
+    added = {
+        p.health_record_id: [_with_sole_evidence(p, adjusted, bayes_factor)]
+        for p in assignment.sole
+        if p.health_record_id not in assignment.review
+        and (adjusted := sole_candidate_probability(p.match_probability, bayes_factor))
+        >= review_lower
+    }
+    if not added:
+        return assignment
+    return Assignment(
+        accepted=assignment.accepted, review={**assignment.review, **added}, sole=assignment.sole
     )

@@ -36,6 +36,10 @@ class FieldComparison:
     field: str
     null_sql: str
     levels: tuple[Level, ...]
+    #: A stated, fixed m for the implied "different" level, for a comparison whose
+    #: disagreement the training data may never show among true pairs (EM would drive
+    #: its m to underflow and fail, and one disagreement would veto any link).
+    different_m: float | None = None
 
 
 def _jw(column: str) -> str:
@@ -96,7 +100,18 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
                 ' OR list_contains("given_alt_canons_r", "given_canon_l")'
                 ' OR list_contains("given_alt_canons_l", "given_canon_r")',
             ),
-            Level(f"Jaro-Winkler >= {NAME_CLOSE}", "fuzzy", f"{_jw('given_name')} >= {NAME_CLOSE}"),
+            # Term-frequency adjusted like "exact": a near miss on a common name is weaker
+            # evidence than one on a rare name, and never stronger than the exact common
+            # name, or a twin's slipped name could outrank the other twin's exact one.
+            Level(
+                f"Jaro-Winkler >= {NAME_CLOSE}",
+                "fuzzy",
+                f"{_jw('given_name')} >= {NAME_CLOSE}",
+                "given_name",
+            ),
+            # A spelling no table lists but that sounds the same (Ava/Eva, Lowri/Laura,
+            # Rhys/Reece): heard at a counter, written down two ways.
+            Level("sounds alike", "fuzzy", '"given_phonetic_l" = "given_phonetic_r"'),
             Level("given and family transposed", "swapped", _names_transposed()),
             Level(f"Jaro-Winkler >= {NAME_NEAR}", "fuzzy", f"{_jw('given_name')} >= {NAME_NEAR}"),
         ),
@@ -106,6 +121,12 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
         _both_null("family_name"),
         (
             Level("exact", "exact", '"family_name_l" = "family_name_r"', "family_name"),
+            # Double-barrelled names reordered (Taylor-Owen, Owen-Taylor): the same words.
+            Level(
+                "same surname words, reordered",
+                "equivalent",
+                '"family_tokens_l" = "family_tokens_r"',
+            ),
             Level(
                 "former surname",
                 "equivalent",
@@ -114,7 +135,10 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
                 ' OR list_has_any("family_former_l", "family_former_r")',
             ),
             Level(
-                f"Jaro-Winkler >= {NAME_CLOSE}", "fuzzy", f"{_jw('family_name')} >= {NAME_CLOSE}"
+                f"Jaro-Winkler >= {NAME_CLOSE}",
+                "fuzzy",
+                f"{_jw('family_name')} >= {NAME_CLOSE}",
+                "family_name",
             ),
             Level("given and family transposed", "swapped", _names_transposed()),
             Level(
@@ -135,6 +159,15 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
                 "swapped",
                 '"dob_year_l" = "dob_year_r" AND "dob_day_l" = "dob_month_r"'
                 ' AND "dob_month_l" = "dob_day_r"',
+            ),
+            # A date a day to three days out is the commonest date slip between systems
+            # (a registration or discharge date keyed for the birth date, a 28/29/30/31
+            # misread) and, unlike "one digit off", is rare between strangers: its own
+            # level, so a true pair is not charged as if the dates were unrelated.
+            Level(
+                "within three days",
+                "fuzzy",
+                'abs("dob_ordinal_l" - "dob_ordinal_r") <= 3',
             ),
             Level(
                 "one digit off",
@@ -218,9 +251,33 @@ RESIDENCE = FieldComparison(
     ),
 )
 
-#: What the model scores: names, date of birth and sex as shown, plus `RESIDENCE`.
+#: Middle names: scored, not shown as a field of their own. Missing on either side is no
+#: evidence (admission forms often ask for a first name only); nor are the same given and
+#: middle words in another order (a child known by a middle name), which the given-name
+#: comparison has already weighed. One middle name in common agrees: a second one is often
+#: dropped.
+MIDDLE_NAMES = FieldComparison(
+    "middle_names",
+    'len("middle_tokens_l") = 0 OR len("middle_tokens_r") = 0'
+    ' OR ("given_words_l" = "given_words_r" AND "middle_tokens_l" <> "middle_tokens_r")',
+    (
+        Level(
+            "shares a middle name",
+            "exact",
+            'list_has_any("middle_tokens_l", "middle_tokens_r")',
+        ),
+    ),
+    # About one child in fifty with middle names on both sides has them recorded with no
+    # word in common (misspelt, one replaced): a judgement. Stated, since EM on data that
+    # never shows it would drive it to zero and one disagreement would veto any link.
+    different_m=0.02,
+)
+
+#: What the model scores: names, date of birth and sex as shown, plus `RESIDENCE` and
+#: `MIDDLE_NAMES`.
 MODEL_COMPARISONS: tuple[FieldComparison, ...] = (
     *(c for c in FIELD_COMPARISONS if c.field not in {"postcode", "address"}),
+    MIDDLE_NAMES,
     RESIDENCE,
 )
 
@@ -245,7 +302,10 @@ def splink_comparisons() -> list[dict[str, Any]]:
                 level_dict["tf_adjustment_column"] = level.tf_column
                 level_dict["tf_adjustment_weight"] = 1.0
             levels.append(level_dict)
-        levels.append({"sql_condition": "ELSE", "label_for_charts": "different"})
+        different: dict[str, Any] = {"sql_condition": "ELSE", "label_for_charts": "different"}
+        if comparison.different_m is not None:
+            different |= {"m_probability": comparison.different_m, "fix_m_probability": True}
+        levels.append(different)
         comparisons.append(
             {
                 "output_column_name": comparison.field,
@@ -278,6 +338,13 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     ' AND l."dob_day" = r."dob_day"',
     'l."family_phonetic" = r."family_phonetic" AND l."dob_day" = r."dob_month"'
     ' AND l."dob_month" = r."dob_day"',
+    # A birth date slipped a day or three across a month end (31 January, 1 February)
+    # shares no date part. Any two dates at most three days apart fall in one 7-day bucket
+    # of one of these two tilings (their boundaries interleave 3 and 4 days apart), so two
+    # equality joins reach them all at a few pairs per surname and week.
+    'l."family_phonetic" = r."family_phonetic" AND l."dob_ordinal" // 7 = r."dob_ordinal" // 7',
+    'l."family_phonetic" = r."family_phonetic"'
+    ' AND (l."dob_ordinal" + 3) // 7 = (r."dob_ordinal" + 3) // 7',
     'l."postcode" = r."postcode"',
     'l."given_canon" = r."given_canon" AND l."dob_year" = r."dob_year"'
     ' AND l."dob_month" = r."dob_month"',

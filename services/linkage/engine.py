@@ -14,9 +14,11 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from services.linkage.assignment import (
+    Assignment,
     accept_sole,
     assign,
     clear_identity,
+    review_sole,
     sole_candidate_bayes_factor,
 )
 from services.linkage.deterministic import is_consistent, nhs_number_pairs
@@ -58,6 +60,8 @@ def _candidate(
         match_probability=round(pair.match_probability, _PROBABILITY_DIGITS),
         agreement=agreement,
         method=method,
+        # Empty for NHS-number links: deterministic, no weights (see `CandidateLink`).
+        match_weights=dict(pair.match_weights) if method == "probabilistic" else {},
     )
 
 
@@ -101,6 +105,14 @@ def link(
         agreement = nhs_agreement | agreements(
             con, [(p.health_record_id, p.education_record_id) for p in shown]
         )
+
+        def sole_factor(current: Assignment) -> float:
+            return sole_candidate_bayes_factor(
+                linked=len(deterministic) + len(current.accepted),
+                n_health=len(health),
+                n_education=len(education),
+            )
+
         # Links made here raise the linked shares, a lower bound on the partner shares the
         # Bayes factor rests on, so the factor is re-weighed until no more pairs qualify.
         accepted_before = -1
@@ -109,14 +121,16 @@ def link(
             assignment = accept_sole(
                 assignment,
                 accept_threshold=settings.accept_threshold,
-                bayes_factor=sole_candidate_bayes_factor(
-                    linked=len(deterministic) + len(assignment.accepted),
-                    n_health=len(health),
-                    n_education=len(education),
-                ),
+                bayes_factor=sole_factor(assignment),
                 accept=lambda p: clear_identity(
                     agreement[(p.health_record_id, p.education_record_id)]
                 ),
+            )
+        if settings.accept_sole_candidates:
+            assignment = review_sole(
+                assignment,
+                review_lower=settings.review_lower,
+                bayes_factor=sole_factor(assignment),
             )
     finally:
         con.close()

@@ -70,6 +70,9 @@ class PersonFeatures:
     given_name: str | None  # first given-name word
     given_canon: str | None  # its Welsh/English/nickname group key
     given_alt_canons: tuple[str, ...]  # other given words, middle and former given names
+    given_phonetic: str | None  # metaphone of the first given word: Ava/Eva, Lowri/Laura
+    middle_tokens: tuple[str, ...]  # words of the middle names
+    given_words: tuple[str, ...]  # every given and middle name word
     family_name: str | None  # whole surname, words joined by one space
     family_tokens: tuple[str, ...]  # words of the current surname
     family_former: tuple[str, ...]  # former surnames, standardised
@@ -78,6 +81,7 @@ class PersonFeatures:
     dob_year: int | None
     dob_month: int | None
     dob_day: int | None
+    dob_ordinal: int | None  # days since 1 Jan of year 1, so slips are a subtraction
     sex: str | None
     postcode: str | None
     postcode_sector: str | None
@@ -102,13 +106,20 @@ def _postcode_parts(postcode: str) -> tuple[str | None, str | None, str | None]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _given_parts(given_name: str) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """First given-name word, its canonical key, and the sorted distinct canonical keys
-    of the others."""
+def _given_parts(
+    given_name: str,
+) -> tuple[str | None, str | None, tuple[str, ...], str | None]:
+    """First given-name word, its canonical key, the sorted distinct canonical keys of the
+    others, and the first word's phonetic code."""
     words = name_tokens(given_name)
     if not words:
-        return None, None, ()
-    return words[0], canonical_given_name(words[0]), tuple(sorted(set(_canons(words[1:]))))
+        return None, None, (), None
+    return (
+        words[0],
+        canonical_given_name(words[0]),
+        tuple(sorted(set(_canons(words[1:])))),
+        jellyfish.metaphone(words[0]) or None,
+    )
 
 
 def _canons(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -144,22 +155,26 @@ def _middle_canons(middle_names: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _date_parts(dob: date | None) -> tuple[str | None, int | None, int | None, int | None]:
+def _date_parts(
+    dob: date | None,
+) -> tuple[str | None, int | None, int | None, int | None, int | None]:
     if dob is None:
-        return None, None, None, None
-    return dob.isoformat(), dob.year, dob.month, dob.day
+        return None, None, None, None, None
+    return dob.isoformat(), dob.year, dob.month, dob.day, dob.toordinal()
 
 
 def _feature_values(record: PersonRecord) -> tuple[object, ...]:
     """The fields of `PersonFeatures` for `record`, in order (a plain tuple is what
     the Arrow columns need, and building 100,000 dataclasses would cost more than this)."""
-    first_given, given_canon, alt_canons = _given_parts(record.given_name or "")
+    first_given, given_canon, alt_canons, given_phonetic = _given_parts(record.given_name or "")
     if record.middle_names or record.former_names:
         alternatives = {*alt_canons, *_middle_canons(record.middle_names or "")}
         alternatives.update(
             c for former, _ in record.former_names if (c := _given_parts(former or "")[1])
         )
         alt_canons = tuple(sorted(alternatives))
+    middle_tokens = tuple(sorted(set(name_tokens(record.middle_names))))
+    given_words = tuple(sorted({*name_tokens(record.given_name), *middle_tokens}))
     family, family_tokens, phonetic = _family_parts(record.family_name or "")
     former: tuple[str, ...] = ()
     if record.former_names:
@@ -176,6 +191,9 @@ def _feature_values(record: PersonRecord) -> tuple[object, ...]:
         first_given,
         given_canon,
         alt_canons,
+        given_phonetic,
+        middle_tokens,
+        given_words,
         family,
         family_tokens,
         former,
@@ -193,9 +211,16 @@ def _feature_values(record: PersonRecord) -> tuple[object, ...]:
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PersonFeatures))
 #: List-valued columns (DuckDB `VARCHAR[]`); integer ones are `INTEGER`; the rest `VARCHAR`.
 LIST_COLUMNS: frozenset[str] = frozenset(
-    {"given_alt_canons", "family_tokens", "family_former", "address_tokens"}
+    {
+        "given_alt_canons",
+        "middle_tokens",
+        "given_words",
+        "family_tokens",
+        "family_former",
+        "address_tokens",
+    }
 )
-INTEGER_COLUMNS: frozenset[str] = frozenset({"dob_year", "dob_month", "dob_day"})
+INTEGER_COLUMNS: frozenset[str] = frozenset({"dob_year", "dob_month", "dob_day", "dob_ordinal"})
 
 
 def feature_columns(records: Sequence[PersonRecord]) -> dict[str, list[object]]:

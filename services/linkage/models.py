@@ -85,13 +85,22 @@ class LinkageSettings:
 
 @dataclass(frozen=True, slots=True)
 class CandidateLink:
-    """One scored pairing of a health record with an education record."""
+    """One scored pairing of a health record with an education record.
+
+    `match_weights` is the waterfall behind `match_probability`: the log2 Bayes factor of
+    each comparison by name ("given_name", "family_name", "date_of_birth", "sex",
+    "middle_names", "residence"), the log2 prior odds under "prior", and, when the pair was the only
+    candidate of both its records, that evidence under "sole_candidate". The values sum
+    to the pair's match weight w, and match_probability = 2^w / (1 + 2^w) (rounded). A
+    link by NHS number is deterministic, not weighed: its mapping is empty.
+    """
 
     health_record_id: str
     education_record_id: str
     match_probability: float
     agreement: Mapping[str, AgreementLabel]
     method: LinkMethod
+    match_weights: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ at or above the review band. At 55,000 x 55,000 records that is a third of the t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -29,11 +30,32 @@ TF_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
+#: The key of the prior odds in a pair's match weights (see `ScoredPair.match_weights`).
+PRIOR_WEIGHT = "prior"
+
+
 @dataclass(frozen=True, slots=True)
 class ScoredPair:
+    """One scored pair. `match_weights`, when known, are the log2 Bayes factors that make up
+    its match weight, by comparison, plus `PRIOR_WEIGHT` for the prior odds: they sum to
+    the weight whose probability is `match_probability`."""
+
     health_record_id: str
     education_record_id: str
     match_probability: float
+    match_weights: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def match_weight(self) -> float:
+        """log2 of the match odds. Ranks pairs where probabilities have saturated at 1.0:
+        two pairs both "certain" still differ in how much evidence they carry."""
+        if self.match_weights:
+            return math.fsum(self.match_weights.values())
+        if self.match_probability >= 1.0:
+            return math.inf
+        if self.match_probability <= 0.0:
+            return -math.inf
+        return math.log2(self.match_probability / (1.0 - self.match_probability))
 
 
 def _float(value: float) -> str:
@@ -59,6 +81,16 @@ def _weight_sql(comparison: FieldComparison, levels: dict[tuple[str, str], Model
     """Match weight of one comparison: log2(m/u) of the level the pair falls in, plus
     Splink's term-frequency adjustment on levels that carry one."""
     branches = [f"WHEN {comparison.null_sql} THEN 0.0"]
+    # As in Splink, every level's term-frequency adjustment is taken against the u of the
+    # exact match on the same column, so a near miss on a common name loses as much as
+    # an exact agreement on it does.
+    exact_u = {
+        level.tf_column: _probability_or_none(
+            levels.get((comparison.field, level.chart_label), {}), "u_probability"
+        )
+        for level in reversed(comparison.levels)
+        if level.tf_column is not None
+    }
     for level in (*comparison.levels, None):
         sql, label = ("TRUE", "different") if level is None else (level.sql, level.chart_label)
         parameters = levels.get((comparison.field, label), {})
@@ -69,13 +101,14 @@ def _weight_sql(comparison: FieldComparison, levels: dict[tuple[str, str], Model
         weight = math.log2(m / u) if m is not None and u is not None else 0.0
         expression = _float(weight)
         tf_column = level.tf_column if level is not None else None
-        if tf_column is not None and "tf_adjustment_column" in parameters and u is not None:
+        tf_u = exact_u.get(tf_column) if tf_column is not None else None
+        if tf_column is not None and "tf_adjustment_column" in parameters and tf_u is not None:
             tf_l, tf_r = f'"tf_{tf_column}_l"', f'"tf_{tf_column}_r"'
             tf = f"greatest(coalesce({tf_l}, {tf_r}), coalesce({tf_r}, {tf_l}), 0.0)"
             tf_weight = float(parameters.get("tf_adjustment_weight", 1.0))
             expression += (
                 f" + CASE WHEN coalesce({tf_l}, {tf_r}) IS NULL THEN 0.0 ELSE"
-                f" {_float(tf_weight)} * ({_float(math.log2(u))} - log2({tf})) END"
+                f" {_float(tf_weight)} * ({_float(math.log2(tf_u))} - log2({tf})) END"
             )
         branches.append(f"WHEN {sql} THEN {expression}")
     return f"CASE {' '.join(branches)} END"
@@ -140,29 +173,45 @@ def predict(
             for key, p in levels.items()
         }
     prior = probability_two_random_records_match
-    weight = " + ".join(
-        [_float(math.log2(prior / (1.0 - prior)))]
-        + [_weight_sql(c, levels) for c in MODEL_COMPARISONS]
+    prior_weight = math.log2(prior / (1.0 - prior))
+    # Each comparison's weight is its own column (computed once), so the pairs shown to an
+    # officer can carry the waterfall at no extra scoring cost.
+    per_comparison = ", ".join(
+        f'{_weight_sql(c, levels)} AS "w_{c.field}"' for c in MODEL_COMPARISONS
     )
+    weight = " + ".join([_float(prior_weight), *(f'"w_{c.field}"' for c in MODEL_COMPARISONS)])
+    weight_columns = ", ".join(f'"w_{c.field}"' for c in MODEL_COMPARISONS)
     columns = [*FEATURE_COLUMNS, *(f"tf_{c}" for c in tf_columns)]
     sides = ", ".join(f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in columns)
     threshold = math.log2(review_lower / (1.0 - review_lower)) if review_lower < 1.0 else math.inf
     rows = con.execute(
         f"""
-        SELECT record_id_l, record_id_r, match_weight FROM (
-            SELECT record_id_l, record_id_r, {weight} AS match_weight
-            FROM (SELECT {sides} FROM lk_pairs p
-                  JOIN lk_health l ON l.lk_row = p.h JOIN lk_education r ON r.lk_row = p.e)
+        SELECT record_id_l, record_id_r, match_weight, {weight_columns} FROM (
+            SELECT *, {weight} AS match_weight FROM (
+                SELECT record_id_l, record_id_r, {per_comparison}
+                FROM (SELECT {sides} FROM lk_pairs p
+                      JOIN lk_health l ON l.lk_row = p.h JOIN lk_education r ON r.lk_row = p.e)
+            )
         ) WHERE match_weight >= {_float(threshold)}
         ORDER BY record_id_l, record_id_r
         """  # noqa: S608 - our own SQL, no input
     ).fetchall()
     for table in ("lk_pairs", "lk_health", "lk_education", *(f"lk_tf_{c}" for c in tf_columns)):
         con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
-    return [ScoredPair(str(h), str(e), _probability(float(w))) for h, e, w in rows], scored
+    names = [PRIOR_WEIGHT, *(c.field for c in MODEL_COMPARISONS)]
+    return [
+        ScoredPair(
+            str(h),
+            str(e),
+            probability(float(w)),
+            dict(zip(names, (prior_weight, *map(float, parts)), strict=True)),
+        )
+        for h, e, w, *parts in rows
+    ], scored
 
 
-def _probability(match_weight: float) -> float:
+def probability(match_weight: float) -> float:
+    """Match probability of a match weight (log2 odds)."""
     odds = math.pow(2.0, match_weight)
     if match_weight >= 0:
         return 1.0 / (1.0 + 1.0 / odds)

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 from services.linkage.models import PersonRecord
 from services.linkage.names import _EQUIVALENT_GIVEN_NAMES
-from services.linkage.scoring import PRIOR_MODEL_PATH, quiet_splink, train
+from services.linkage.scoring import PRIOR_MODEL_PATH, load_prior, quiet_splink, train
 from services.linkage.workspace import create_candidate_tables, load_records, open_workspace
 
 _COMMON_SURNAMES = (
@@ -271,7 +271,9 @@ def build_prior(size: int = 20_000, seed: int = 440) -> dict[str, object]:
         load_records(con, "education", education)
         create_candidate_tables(con, set(), set())
         with quiet_splink():
-            return train(con, seed=seed, starting_point=None)
+            # EM starts from the shipped prior, whose values also stand for any level this
+            # population never shows (a given/family transposition, say).
+            return train(con, seed=seed, starting_point=load_prior())
     finally:
         con.close()
 

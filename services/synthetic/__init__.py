@@ -12,23 +12,37 @@ from services.synthetic.places import (
     local_authority_codes,
 )
 from services.synthetic.population import (
+    ERROR_MODELS,
     TRULY_MISSING,
     TRUTH_CATEGORIES,
     ChildTruth,
+    ErrorModel,
     Population,
     TruthCategory,
     generate_population,
 )
+from services.synthetic.recording_errors import (
+    RECORDING_ERRORS,
+    TEST_SEEDS,
+    TUNING_SEEDS,
+    RecordingError,
+)
 
 __all__ = [
+    "ERROR_MODELS",
     "ERROR_TYPES",
     "LOCAL_AUTHORITY_AREAS",
+    "RECORDING_ERRORS",
+    "TEST_SEEDS",
     "TRULY_MISSING",
     "TRUTH_CATEGORIES",
+    "TUNING_SEEDS",
     "ChildTruth",
+    "ErrorModel",
     "ErrorType",
     "LocalAuthorityArea",
     "Population",
+    "RecordingError",
     "TruthCategory",
     "build_submission",
     "generate_health_records",

@@ -24,7 +24,9 @@ Besides the children on the GP list, each authority's education records hold abo
 children with no health record in the extract (registered with a GP in another area).
 About 1.4% of children are twins: same surname, birthday and address, different given
 names, both at the same school. The errors between a child's two records are described in
-`services.synthetic.errors`.
+`services.synthetic.errors` (the "classic" model) and `services.synthetic.recording_errors`
+(the "independent" one, which also adds twins with similar names, twins of whom one is
+missing education, and namesakes whose dates of birth differ in one digit).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from datetime import date
 from typing import Any, Final, Literal, get_args
 
 from schemas.identifiers import nhs_number_check_digit
-from services.synthetic.errors import ErrorType, maybe_double_barrel, perturb
+from services.synthetic import errors as classic_errors
+from services.synthetic import recording_errors
 from services.synthetic.health import generate_health_records
 from services.synthetic.places import LOCAL_AUTHORITY_AREAS, LocalAuthorityArea, pick_address
 from services.synthetic.providers import AuthorityProviders, Provider, authority_providers
@@ -54,6 +57,10 @@ TruthCategory = Literal[
     "missing",
 ]
 TRUTH_CATEGORIES: Final[tuple[TruthCategory, ...]] = get_args(TruthCategory)
+#: How the two records of a child come to differ: "classic" (`errors`, the model the
+#: engine was first built against) or "independent" (`recording_errors`).
+ErrorModel = Literal["classic", "independent"]
+ERROR_MODELS: Final[tuple[ErrorModel, ...]] = get_args(ErrorModel)
 #: Children the service should list: no suitable education known to the authority. A
 #: child who moved away is not found either, and listing them is right (the officer then
 #: closes the case as `moved_to_another_authority`), but the bench reports them apart.
@@ -74,6 +81,12 @@ BORDER_AUTHORITIES: Final = frozenset({"W06000021", "W06000023", "W06000005", "W
 _BORDER_SCHOOL_IN_ENGLAND_SHARE: Final = 0.03
 _EDUCATION_ONLY_SHARE: Final = 0.02
 _TWIN_SHARE: Final = 0.014  # of children; half as many pairs
+# Independent model only: twins with alike names, and pairs of which one is missing
+# education (the other at school); namesakes (same names and sex, date of birth one digit
+# apart, half of them involving a truly missing child).
+_SIMILAR_TWIN_NAMES_SHARE: Final = 0.3
+_TWIN_ONE_MISSING_SHARE: Final = 0.25
+_NAMESAKE_SHARE: Final = 0.005
 # Schools seldom hold a child's NHS number; a few do, from health-visitor or ALN work.
 _EDUCATION_NHS_NUMBER_SHARE: Final = 0.04
 _MAX_CHILDREN: Final = 800_000  # the test NHS number range holds about 909,000 valid ones
@@ -100,7 +113,7 @@ class ChildTruth:
     category: TruthCategory
     local_authority_code: str
     education_record_id: str | None  # None when the authority holds no record of them
-    errors: tuple[ErrorType, ...] = ()  # how their education record differs from health
+    errors: tuple[str, ...] = ()  # how their records differ (and "namesake", "twin_missing")
     twin_record_id: str | None = None  # the health record of their twin
 
 
@@ -113,10 +126,17 @@ class Population:
 
 
 def generate_population(
-    *, la_codes: Sequence[str], children_per_authority: int, reference_date: date, seed: int
+    *,
+    la_codes: Sequence[str],
+    children_per_authority: int,
+    reference_date: date,
+    seed: int,
+    error_model: ErrorModel = "classic",
 ) -> Population:
     """GP-registered children and education records for each LA, with the truth linking
     them. Deterministic: the same arguments give the same population on every run."""
+    if error_model not in ERROR_MODELS:
+        raise ValueError(f"error model must be one of {', '.join(ERROR_MODELS)}")
     if isinstance(la_codes, str):
         raise TypeError("la_codes is a sequence of GSS codes, not one string")
     unknown = sorted(set(la_codes) - LOCAL_AUTHORITY_AREAS.keys())
@@ -137,6 +157,7 @@ def generate_population(
             # Each authority its own stream, so adding an LA leaves the others unchanged.
             seed=seed * 1_000 + int(la_code[-3:]),
             issued_nhs_numbers=issued_nhs_numbers,
+            independent=error_model == "independent",
         )
         health_records.extend(authority.health_records)
         education_records_by_la[la_code] = authority.education_records_by_la[la_code]
@@ -151,6 +172,7 @@ def _generate_authority(
     reference_date: date,
     seed: int,
     issued_nhs_numbers: set[str],
+    independent: bool,
 ) -> Population:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     providers = authority_providers(area, children=children)
@@ -163,17 +185,22 @@ def _generate_authority(
         _keep_nhs_number_unique(rng, person, issued_nhs_numbers)
     health_records, education_only = people[:children], people[children:]
     categories = _categories(rng, area, children)
+    model = recording_errors if independent else classic_errors
     for health_record in health_records:
-        maybe_double_barrel(rng, health_record)
+        model.maybe_double_barrel(rng, health_record)
     twins = make_twins(
         rng,
         health_records,
         at_school=[i for i, category in enumerate(categories) if category == "maintained_school"],
         share=_TWIN_SHARE,
+        similar_names=_SIMILAR_TWIN_NAMES_SHARE if independent else 0.0,
     )
+    errors: dict[str, tuple[str, ...]] = {}
+    if independent:
+        errors |= _one_twin_missing(rng, health_records, categories, twins)
+        errors |= _namesakes(rng, health_records, categories, twins)
 
     education: list[tuple[dict[str, Any], str | None]] = []  # (record, health record_id)
-    errors: dict[str, tuple[ErrorType, ...]] = {}
     school_of: dict[str, Provider] = {}
     for health_record, category in zip(health_records, categories, strict=True):
         if category not in _PROVISION:
@@ -192,7 +219,9 @@ def _generate_authority(
             school_of[health_record["record_id"]] = Provider(
                 education_record["provider_name"], education_record["provider_code"]
             )
-        errors[health_record["record_id"]] = perturb(
+        errors[health_record["record_id"]] = errors.get(
+            health_record["record_id"], ()
+        ) + model.perturb(
             rng, health_record=health_record, education_record=education_record, area=area
         )
         education.append((education_record, health_record["record_id"]))
@@ -222,6 +251,56 @@ def _generate_authority(
     return Population(
         reference_date, health_records, {area.gss_code: [r for r, _ in education]}, truth
     )
+
+
+def _one_twin_missing(
+    rng: random.Random,
+    health_records: list[dict[str, Any]],
+    categories: list[TruthCategory],
+    twins: dict[str, str],
+) -> dict[str, tuple[str, ...]]:
+    """For a share of twin pairs, one twin swaps categories with a missing child: the
+    other twin's school record must not be taken for theirs. Counts stay exact."""
+    index = {r["record_id"]: i for i, r in enumerate(health_records)}
+    missing = [i for i, c in enumerate(categories) if c == "missing"]
+    rng.shuffle(missing)
+    traits: dict[str, tuple[str, ...]] = {}
+    for first, second in sorted(twins.items()):
+        if first > second or not missing or rng.random() >= _TWIN_ONE_MISSING_SHARE:
+            continue
+        swap_with, twin = missing.pop(), index[second]
+        categories[swap_with], categories[twin] = categories[twin], "missing"
+        traits[second] = ("twin_missing",)
+    return traits
+
+
+def _namesakes(
+    rng: random.Random,
+    health_records: list[dict[str, Any]],
+    categories: list[TruthCategory],
+    twins: dict[str, str],
+) -> dict[str, tuple[str, ...]]:
+    """Children given another child's names and sex, with a date of birth one digit away
+    from theirs; half of them truly missing, so that a school record of the namesake
+    is the trap."""
+    free = [i for i, r in enumerate(health_records) if r["record_id"] not in twins]
+    at_school = [i for i in free if categories[i] == "maintained_school"]
+    missing = [i for i in free if categories[i] in TRULY_MISSING]
+    traits: dict[str, tuple[str, ...]] = {}
+    for _ in range(round(len(health_records) * _NAMESAKE_SHARE)):
+        pool = missing if rng.random() < 0.5 and missing else at_school
+        if len(at_school) < 2 or not pool:
+            break
+        # Neither is drawn again, so no later namesake renames either of them.
+        namesake = pool.pop(rng.randrange(len(pool)))
+        model_index = at_school.pop(rng.randrange(len(at_school)))
+        child, model = health_records[namesake], health_records[model_index]
+        for field in ("given_name", "family_name", "sex"):
+            child[field] = model[field]
+        born = date.fromisoformat(model["date_of_birth"])
+        child["date_of_birth"] = recording_errors.digit_mistyped(rng, born).isoformat()
+        traits[child["record_id"]] = ("namesake",)
+    return traits
 
 
 def _categories(rng: random.Random, area: LocalAuthorityArea, children: int) -> list[TruthCategory]:

@@ -11,15 +11,23 @@ import copy
 from random import Random
 from typing import Any
 
-from services.linkage.names import canonical_given_name, fold
+from services.synthetic.errors import same_given_name
 from services.synthetic.names import pick_given_name
+from services.synthetic.recording_errors import similar_twin_name
 
 
 def make_twins(
-    rng: Random, health_records: list[dict[str, Any]], *, at_school: list[int], share: float
+    rng: Random,
+    health_records: list[dict[str, Any]],
+    *,
+    at_school: list[int],
+    share: float,
+    similar_names: float = 0.0,
 ) -> dict[str, str]:
     """Turn pairs of schoolchildren (indices `at_school`) into twins, so that about `share`
-    of all children are twins; returns each twin's twin, by record_id."""
+    of all children are twins; returns each twin's twin, by record_id. A share
+    `similar_names` of pairs get names that look or sound alike, or two forms of one name
+    (Ffion and Fflur, Harri and Harry); the others never share a name or a form of one."""
     pairs = round(len(health_records) * share / 2)
     chosen = rng.sample(at_school, min(pairs * 2, len(at_school) // 2 * 2))
     twin_of: dict[str, str] = {}
@@ -32,10 +40,11 @@ def make_twins(
         else:
             second.pop("address", None)
         second["sensitive"] = first["sensitive"]
-        # Twins are never given the same name, nor two forms of one name.
-        first_key = canonical_given_name(fold(first["given_name"]))
-        while canonical_given_name(fold(second["given_name"])) == first_key:
-            second["given_name"] = pick_given_name(rng, sex=second["sex"], welsh=rng.random() < 0.5)
+        similar = similar_twin_name(rng, first["given_name"]) if similar_names > 0 else None
+        if similar is not None and rng.random() < similar_names:
+            second["given_name"] = similar
+        else:
+            _unlike_names(rng, first, second)
         second["former_names"] = [
             {"given_name": second["given_name"], "family_name": former["family_name"]}
             for former in first["former_names"]
@@ -43,3 +52,9 @@ def make_twins(
         twin_of[first["record_id"]] = second["record_id"]
         twin_of[second["record_id"]] = first["record_id"]
     return twin_of
+
+
+def _unlike_names(rng: Random, first: dict[str, Any], second: dict[str, Any]) -> None:
+    """Never the same name, nor two forms of one name."""
+    while same_given_name(first["given_name"], second["given_name"]):
+        second["given_name"] = pick_given_name(rng, sex=second["sex"], welsh=rng.random() < 0.5)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from services.linkage.assignment import (
-    COMPETITOR_FLOOR,
+    RIVAL_FLOOR,
+    SOLE_CANDIDATE_WEIGHT,
+    SOLE_REVIEW_LOWER,
     Assignment,
     accept_sole,
     assign,
     clear_identity,
+    review_sole,
     sole_candidate_bayes_factor,
     sole_candidate_probability,
 )
@@ -59,7 +64,7 @@ def test_two_children_for_one_record_go_to_review() -> None:
 
 
 def test_a_rival_below_the_review_band_still_counts() -> None:
-    result = _assign(ScoredPair("h1", "e1", 0.8), ScoredPair("h1", "e2", COMPETITOR_FLOOR))
+    result = _assign(ScoredPair("h1", "e1", 0.8), ScoredPair("h1", "e2", RIVAL_FLOOR))
 
     assert result.accepted == []
     assert [p.education_record_id for p in result.review["h1"]] == ["e1"]
@@ -157,3 +162,53 @@ def test_an_unchanged_home_allows_two_slips_or_a_changed_surname() -> None:
     assert not clear_identity(_labels("different", "exact", "exact", "exact", home=True))
     assert not clear_identity(_labels("fuzzy", "exact", "fuzzy", "exact"))
     assert not clear_identity(_labels("exact", "different", "exact", "exact"))
+
+
+def test_a_weak_sole_candidate_is_shown_rather_than_the_child_listed() -> None:
+    # 0.002 as one pair of n x n; the only record that could be theirs: odds x 100.
+    result = review_sole(
+        _assign(ScoredPair("h1", "e1", 0.002)), review_lower=REVIEW, bayes_factor=FACTOR
+    )
+
+    assert result.accepted == []
+    [shown] = result.review["h1"]
+    assert shown.match_probability == sole_candidate_probability(0.002, FACTOR)
+    assert SOLE_REVIEW_LOWER <= shown.match_probability < REVIEW
+
+
+def test_a_weak_pair_with_a_stronger_rival_is_not_a_sole_candidate() -> None:
+    result = review_sole(
+        _assign(ScoredPair("h1", "e1", 0.002), ScoredPair("h2", "e1", 0.003)),
+        review_lower=REVIEW,
+        bayes_factor=FACTOR,
+    )
+
+    assert [p.health_record_id for p in result.sole] == ["h2"]
+    assert set(result.review) == {"h2"}
+
+
+def test_too_weak_a_sole_candidate_is_still_not_shown() -> None:
+    result = review_sole(
+        _assign(ScoredPair("h1", "e1", 0.0011)), review_lower=REVIEW, bayes_factor=FACTOR
+    )
+
+    assert result.review == {}
+
+
+def test_pairs_are_ranked_by_evidence_where_probabilities_saturate() -> None:
+    # Both round to probability 1.0; the exact twin's pair carries more evidence.
+    exact = ScoredPair("h-b", "e1", 1.0, {"prior": -13.0, "given_name": 60.0})
+    slipped = ScoredPair("h-a", "e1", 1.0, {"prior": -13.0, "given_name": 50.0})
+
+    result = _assign(slipped, exact)
+
+    assert [(p.health_record_id, p.education_record_id) for p in result.accepted] == [("h-b", "e1")]
+
+
+def test_a_sole_candidate_accepted_carries_its_evidence_in_the_weights() -> None:
+    weights = {"prior": -10.0, "given_name": 5.0, "date_of_birth": 5.0}
+    result = _assign(ScoredPair("h1", "e1", 0.5, weights))
+
+    [accepted] = result.accepted
+    assert accepted.match_weights[SOLE_CANDIDATE_WEIGHT] == pytest.approx(math.log2(FACTOR))
+    assert accepted.match_weight == pytest.approx(math.log2(FACTOR))

@@ -110,6 +110,33 @@ def test_day_month_swap_links(background: tuple[list[PersonRecord], list[PersonR
     assert outcome.match.agreement["date_of_birth"] == "swapped"
 
 
+def test_a_birth_date_a_few_days_out_with_names_and_home_agreeing_links(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    # An officer would settle this at a glance: it must not go to review.
+    health = child("h-1", date_of_birth=date(2015, 3, 30))
+    education = child("e-1", date_of_birth=date(2015, 3, 27))
+
+    outcome = run(background, [health], [education]).outcome_for("h-1")
+
+    assert outcome.match is not None
+    assert outcome.match.education_record_id == "e-1"
+    assert outcome.match.agreement["date_of_birth"] == "fuzzy"
+
+
+def test_a_name_spelt_as_it_sounds_and_reordered_surname_words_link(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    health = child("h-1", given_name="Lowri", family_name="Taylor-Owen")
+    education = child("e-1", given_name="Laura", family_name="Owen Taylor")
+
+    outcome = run(background, [health], [education]).outcome_for("h-1")
+
+    assert outcome.match is not None
+    assert outcome.match.agreement["given_name"] == "fuzzy"
+    assert outcome.match.agreement["family_name"] == "equivalent"
+
+
 def test_twins_are_each_matched_to_their_own_record(
     background: tuple[list[PersonRecord], list[PersonRecord]],
 ) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: each module is a script run by path (see the README)."""
