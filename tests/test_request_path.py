@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,7 +26,10 @@ from services.audit.trail import verify
 from services.caller import Caller
 from services.cases.wire import case_document, case_out
 from services.settings import Settings
+from services.store import db as db_module
+from services.store.db import make_engine
 from services.store.tables import AuditEvent, AuditInbox, CmeCase
+from tests.conftest import PostgresDatabase, _admin_conninfo
 from tests.factories import Credentials, access_token, make_case, make_client
 
 CARDIFF = "W06000015"
@@ -266,3 +270,36 @@ def test_the_case_page_and_case_bodies_are_the_models_json(
         one = http.get(f"{CASES}/{case.case_id}", headers=headers)
         assert one.content == case_out(case).model_dump_json().encode()
         assert one.headers["etag"] == f'"{case.case_id}.{case.version}"'
+
+
+# ------------------------------------------------------------- pooled connections
+
+
+def test_only_idle_connections_are_pinged_and_a_dropped_one_is_replaced(
+    postgres_database: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(postgres_database.url, pool_size=1, max_overflow=0)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
+    try:
+        with engine.connect() as connection:
+            backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as connection:  # in steady use: no round trip to ping it
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() == backend
+        assert pings == []
+
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # it sat idle
+
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
