@@ -454,7 +454,12 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"server did not become ready: {log.read_text(errors='replace')[-2000:]}")
+    lines = log.read_text(errors="replace").splitlines()
+    first_error = next(
+        (n for n, line in enumerate(lines) if "Traceback" in line or "ERROR" in line), -1
+    )
+    shown = "\n".join(lines[first_error : first_error + 30] if first_error >= 0 else lines[-20:])
+    raise SystemExit(f"server did not become ready:\n{shown}")
 
 
 def _free_port() -> int:
