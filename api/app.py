@@ -33,6 +33,7 @@ from schemas.submissions import SubmissionIn
 from schemas.tokens import TokenForm
 from services.access.rate_limit import TokenBuckets, TokenEndpointLimits
 from services.access.service_key import load_service_key
+from services.access.tokens import VerifiedTokens
 from services.audit.chainer import AuditChainer
 from services.settings import Settings, get_settings
 from services.store.db import make_engine, session_factory
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine, audit_chain=settings.audit_chain)
         app.state.service_key = load_service_key(settings)
+        app.state.verified_tokens = VerifiedTokens(
+            service_key=app.state.service_key, issuer=settings.public_base_url
+        )
         worker = None
         if settings.reconcile_in_process:
             from services.reconciliation.worker import BackgroundWorker, linkage_settings

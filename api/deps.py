@@ -15,7 +15,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session as OrmSession
 from starlette.requests import HTTPConnection
 
-from services.access.tokens import token_is_current, verify_access_token
+from services.access.tokens import token_is_current
 from services.caller import Caller
 from services.errors import (
     FieldError,
@@ -26,6 +26,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.logs import request_id_var
+from services.store.db import single_read
 
 
 def _session(request: Request) -> Iterator[OrmSession]:
@@ -115,19 +116,17 @@ def authenticated(
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    claims = verify_access_token(
-        credentials.credentials,
-        service_key=request.app.state.service_key,
-        issuer=request.app.state.settings.public_base_url,
-    )
-    # Checked in the database at every request, in a short session of its own closed
-    # (nothing to commit) before the route reads a body or starts its unit of work, so a slow
-    # sender holds no pooled connection and no SQLite lock. Revoking the key that obtained
-    # the token, or disabling or deleting the client, ends the token at once in every process.
+    # The signature is checked once per token and process (services/access/tokens.py).
+    claims = request.app.state.verified_tokens.claims(credentials.credentials)
+    # The grant is checked in the database at every request, on a connection of its own
+    # given back (nothing to commit) before the route reads a body or starts its unit of
+    # work, so a slow sender holds no pooled connection and no SQLite lock. Revoking the key
+    # that obtained the token, or disabling or deleting the client, ends the token at once
+    # in every process.
     current = False
     if claims is not None:
-        with request.app.state.sessions() as session:
-            current = token_is_current(session=session, claims=claims)
+        with single_read(request.app.state.engine) as connection:
+            current = token_is_current(session=connection, claims=claims)
     if claims is None or not current:
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)
@@ -144,9 +143,10 @@ def authenticated(
     )
 
 
-def refuse_repeated_query_parameters(request: Request) -> None:
+async def refuse_repeated_query_parameters(request: Request) -> None:
     """`?limit=5000&limit=1` is ambiguous (which one wins differs between layers): refuse it
-    (HTTP parameter pollution, ASVS 5.1.1)."""
+    (HTTP parameter pollution, ASVS 5.1.1). Async: it only reads the query, so it need not
+    take a thread of the pool, as every request would."""
     names = [name for name, _ in request.query_params.multi_items()]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

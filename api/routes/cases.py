@@ -17,13 +17,14 @@ from api.deps import (
     Session,
     own_authority,
 )
+from api.encoding import json_response
 from api.responses import AUTHENTICATED, BODY, OWN_AUTHORITY, problems
 from schemas.cases import CaseOut, CasePage, CasePatch
 from schemas.codes import CaseReason
 from services.cases import outcomes as case_outcomes
 from services.cases import queries as cases
 from services.cases.csv_export import cases_csv
-from services.cases.wire import case_out
+from services.cases.wire import case_document, case_out
 from services.errors import FieldError, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
 
@@ -74,22 +75,24 @@ def list_cases(
                 )
             ]
         )
+    filters = cases.CaseFilter(status, reason, updated_since)
+    if "text/csv" not in request.headers.get("accept", ""):
+        # Plain rows shaped straight into the CasePage document (see services/cases/wire.py).
+        rows, next_cursor = cases.list_case_rows(
+            session=session, caller=caller, filters=filters, limit=limit, cursor=cursor
+        )
+        return json_response(
+            {"items": [case_document(row) for row in rows], "next_cursor": next_cursor}
+        )
     page, next_cursor = cases.list_cases(
-        session=session,
-        caller=caller,
-        filters=cases.CaseFilter(status, reason, updated_since),
-        limit=limit,
-        cursor=cursor,
+        session=session, caller=caller, filters=filters, limit=limit, cursor=cursor
     )
+    headers = {}
+    if next_cursor is not None:
+        query = dict(request.query_params) | {"cursor": next_cursor}
+        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
     items = [case_out(case) for case in page]
-    if "text/csv" in request.headers.get("accept", ""):
-        headers = {}
-        if next_cursor is not None:
-            query = dict(request.query_params) | {"cursor": next_cursor}
-            headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
-        return Response(cases_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
-    body = CasePage(items=items, next_cursor=next_cursor)
-    return Response(body.model_dump_json(), media_type="application/json")
+    return Response(cases_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get(
@@ -98,13 +101,10 @@ def list_cases(
     summary="One case, with its ETag",
     responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
-async def read_case(
-    response: Response, session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId
-) -> CaseOut:
+def read_case(session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId) -> Response:
     own_authority(caller, la_code)
-    case = await run_in_threadpool(cases.get_case, session=session, caller=caller, case_id=case_id)
-    response.headers["ETag"] = cases.etag(case)
-    return case_out(case)
+    case = cases.get_case_row(session=session, caller=caller, case_id=case_id)
+    return json_response(case_document(case), headers={"ETag": cases.etag(case)})
 
 
 @router.patch(

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.orm import Session
 
 from schemas.organisations import organisation
@@ -170,7 +170,7 @@ def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | Non
 
 
 def grant_is_current(
-    *, session: Session, client_id: str, org_code: str, kid: str, generation: int
+    *, session: Session | Connection, client_id: str, org_code: str, kid: str, generation: int
 ) -> bool:
     """Whether a token issued to this client of this organisation, through this key, in this
     generation, still stands: one lookup by the key's unique kid."""

@@ -11,14 +11,18 @@ endpoint does not tell which clients and keys exist.
 
 Access tokens name the key that obtained them and the client's token generation; every
 request checks both against the database (`token_is_current`), so revoking the key or
-disabling the client ends the token at once.
+disabling the client ends the token at once. The signature check itself is remembered per
+process until the token expires (`VerifiedTokens`): it proves nothing that can change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -27,7 +31,7 @@ from typing import Any, Literal
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -289,6 +293,14 @@ def verify_access_token(
     token: str, *, service_key: ECKey, issuer: str, now: datetime | None = None
 ) -> AccessClaims | None:
     """The claims of one of our own valid access tokens, or None."""
+    verified = _verify_access_token(token, service_key=service_key, issuer=issuer, now=now)
+    return None if verified is None else verified[0]
+
+
+def _verify_access_token(
+    token: str, *, service_key: ECKey, issuer: str, now: datetime | None
+) -> tuple[AccessClaims, datetime] | None:
+    """The claims of one of our own valid access tokens and when it expires, or None."""
     now = now or datetime.now(UTC)
     try:
         decoded = jwt.decode(token, service_key, algorithms=["ES256"])
@@ -308,10 +320,48 @@ def verify_access_token(
         return None
     if not isinstance(kid, str) or not isinstance(generation, int) or isinstance(generation, bool):
         return None
-    return AccessClaims(sub, org, frozenset(scope.split()), kid, generation)
+    return AccessClaims(sub, org, frozenset(scope.split()), kid, generation), expires
 
 
-def token_is_current(*, session: Session, claims: AccessClaims) -> bool:
+class VerifiedTokens:
+    """Access tokens this process has verified, until each expires: a client sends the
+    same token with every request for up to 15 minutes, and checking its signature again
+    each time costs more than the rest of a small request.
+
+    Only what the token itself proves is kept (its claims, keyed by the token's SHA-256,
+    never the token), so whether the grant still stands (`token_is_current`) is still
+    asked of the database at every request: revoking or disabling ends the token at once.
+    Bounded: past `max_entries` the least recently used are forgotten."""
+
+    def __init__(self, *, service_key: ECKey, issuer: str, max_entries: int = 10_000) -> None:
+        self.service_key, self.issuer, self.max_entries = service_key, issuer, max_entries
+        self._verified: OrderedDict[bytes, tuple[AccessClaims, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claims(self, token: str, now: datetime | None = None) -> AccessClaims | None:
+        """As `verify_access_token`, from memory when this token was verified before."""
+        now = now or datetime.now(UTC)
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        with self._lock:
+            known = self._verified.get(digest)
+            if known is not None:
+                self._verified.move_to_end(digest)
+        if known is not None:
+            claims, expires = known
+            return claims if now < expires else None
+        verified = _verify_access_token(
+            token, service_key=self.service_key, issuer=self.issuer, now=now
+        )
+        if verified is None:
+            return None
+        with self._lock:
+            self._verified[digest] = verified
+            while len(self._verified) > self.max_entries:
+                self._verified.popitem(last=False)
+        return verified[0]
+
+
+def token_is_current(*, session: Session | Connection, claims: AccessClaims) -> bool:
     """Whether the client still exists in the token's organisation, is not disabled, is in
     the token's generation, and the key that obtained the token is not revoked."""
     return grant_is_current(

@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -21,7 +22,10 @@ from services.cursors import decode_cursor, encode_cursor
 from services.errors import NotFound, ServiceError
 from services.store.tables import CmeCase
 
+_Case = TypeVar("_Case", CmeCase, RowMapping)
+
 MAX_PAGE = 1000
+_NO_SUCH_CASE = "No such case for this authority."
 _CASE_ID = re.compile(r"[0-9a-f-]{36}")
 
 
@@ -46,7 +50,28 @@ def list_cases(
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[CmeCase], str | None]:
-    statement = select(CmeCase).where(visible(caller))
+    rows = session.scalars(_page(select(CmeCase), caller, filters, limit, cursor)).all()
+    return _audited_page(session, caller, rows, limit)
+
+
+def list_case_rows(
+    *,
+    session: Session,
+    caller: Caller,
+    filters: CaseFilter,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[RowMapping], str | None]:
+    """`list_cases` as plain rows (Core, no ORM objects), for edges that only show them;
+    audited the same way."""
+    statement = _page(select(CmeCase.__table__), caller, filters, limit, cursor)
+    return _audited_page(session, caller, session.execute(statement).mappings().all(), limit)
+
+
+def _page(
+    statement: Select[Any], caller: Caller, filters: CaseFilter, limit: int, cursor: str | None
+) -> Select[Any]:
+    statement = statement.where(visible(caller))
     if filters.status is not None:
         statement = statement.where(CmeCase.status == filters.status)
     if filters.reason is not None:
@@ -59,23 +84,47 @@ def list_cases(
         statement = statement.where(
             tuple_(CmeCase.updated_at, CmeCase.case_id) > tuple_(after_time, after_id)
         )
-    rows = session.scalars(
-        statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)
-    ).all()
+    return statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)
+
+
+def _audited_page(
+    session: Session, caller: Caller, rows: Sequence[_Case], limit: int
+) -> tuple[Sequence[_Case], str | None]:
     page, more = rows[:limit], len(rows) > limit
+    case_ids = [case["case_id"] if isinstance(case, RowMapping) else case.case_id for case in page]
     audit.record(
         session=session,
         caller=caller,
         action="case.listed",
         object_type="cme_case",
-        object_ids=[c.case_id for c in page],
+        object_ids=case_ids,
         record_count=len(page),
     )
-    return page, encode_cursor(page[-1].updated_at, page[-1].case_id) if more else None
+    if not more:
+        return page, None
+    last = page[-1]
+    if isinstance(last, RowMapping):
+        return page, encode_cursor(last["updated_at"], last["case_id"])
+    return page, encode_cursor(last.updated_at, last.case_id)
 
 
 def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
     case = _find(session, caller, case_id, lock=False)
+    _audit_read(session, caller, case_id)
+    return case
+
+
+def get_case_row(*, session: Session, caller: Caller, case_id: str) -> RowMapping:
+    """`get_case` as a plain row (Core, no ORM object); audited the same way."""
+    statement = select(CmeCase.__table__).where(visible(caller), CmeCase.case_id == case_id)
+    case = session.execute(statement).mappings().first()
+    if case is None:
+        raise NotFound(_NO_SUCH_CASE)
+    _audit_read(session, caller, case_id)
+    return case
+
+
+def _audit_read(session: Session, caller: Caller, case_id: str) -> None:
     audit.record(
         session=session,
         caller=caller,
@@ -83,10 +132,11 @@ def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
         object_type="cme_case",
         object_ids=[case_id],
     )
-    return case
 
 
-def etag(case: CmeCase) -> str:
+def etag(case: CmeCase | RowMapping) -> str:
+    if isinstance(case, RowMapping):
+        return f'"{case["case_id"]}.{case["version"]}"'
     return f'"{case.case_id}.{case.version}"'
 
 
@@ -94,7 +144,7 @@ def _find(session: Session, caller: Caller, case_id: str, *, lock: bool) -> CmeC
     statement = select(CmeCase).where(visible(caller), CmeCase.case_id == case_id)
     case = session.scalar(statement.with_for_update() if lock else statement)
     if case is None:
-        raise NotFound("No such case for this authority.")
+        raise NotFound(_NO_SUCH_CASE)
     return case
 
 

@@ -13,11 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, MetaData, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+import orjson
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    MetaData,
+    create_engine,
+    event,
+)
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is used again.
+PING_AFTER_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "cme_idle_since"
 
 # How long a SQLite connection waits for another's lock before giving up.
 _SQLITE_BUSY_SECONDS = 30
@@ -40,6 +53,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON columns (a case's child, candidates and history) are parsed on every read: orjson
+    # does it several times faster than the standard library, to the same Python values.
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_SECONDS}, **kwargs)
         _configure_sqlite(engine)
@@ -47,7 +63,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # As many connections as the request thread pool has threads (anyio's default 40), so
     # that no thread holding a connection can wait on one that waits for a connection.
     options: dict[str, Any] = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 10}
-    return create_engine(url, pool_pre_ping=True, **(options | kwargs))
+    engine = create_engine(url, **(options | kwargs))
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle: one unused for
+    PING_AFTER_IDLE_SECONDS is pinged as it leaves the pool, and replaced if the server
+    has gone (restarted, failed over, or a firewall dropped it). One in steady use is not
+    pinged: SQLAlchemy's `pool_pre_ping` would cost every request a round trip per
+    connection it takes. A server lost while connections are busy fails the requests that
+    find it gone, and SQLAlchemy then replaces the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and takes (or makes) another.
+            raise DisconnectionError from error
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -80,6 +122,19 @@ def session_factory(engine: Engine, *, audit_chain: str = "commit") -> sessionma
         autoflush=False,
         info={"cme_audit_chain": audit_chain},
     )
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for one read that needs no transaction of its own. On PostgreSQL it runs
+    in autocommit, which saves the BEGIN and ROLLBACK round trips; SQLite keeps its usual
+    transaction (its `begin` hook above)."""
+    with engine.connect() as connection:
+        yield (
+            connection
+            if is_sqlite(engine)
+            else connection.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
 
 @contextmanager
