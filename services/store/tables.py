@@ -298,6 +298,9 @@ class ReviewDecision(Base):
     child_fingerprint: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_by: Mapped[str] = mapped_column(String(64))
+    # The answer as labels for measuring the model: per candidate offered, its match
+    # probability and whether it was the child ({"match_probability", "match"}).
+    labels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class EnglandTransfer(Base):
