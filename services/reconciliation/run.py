@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from schemas.codes import Provision
 from services import audit
 from services.caller import Caller
-from services.linkage import LinkageSettings, link
+from services.linkage import HealthRecordOutcome, LinkageSettings, link
 from services.reconciliation.apply import apply
-from services.reconciliation.decisions import decide_child
-from services.reconciliation.load import NothingToReconcile, load
+from services.reconciliation.decisions import Decision, decide, decide_child
+from services.reconciliation.load import ChildRecord, NothingToReconcile, Workload, load
 from services.reconciliation.minimise import Deleted, minimise
 from services.reconciliation.quality import QualityEstimate, estimate, labels_for
 from services.store.tables import CmeCase, Reconciliation
@@ -85,15 +85,7 @@ def reconcile(
         settings=settings,
     )
     decided = [
-        (
-            child,
-            decide_child(
-                result.outcome_for(child.person.record_id),
-                work.facts,
-                answer=work.answers.get(child.key),
-                child_fingerprint=child.child_fingerprint,
-            ),
-        )
+        (child, _decide(child, result.outcome_for(child.person.record_id), work))
         for child in work.children
     ]
 
@@ -147,6 +139,15 @@ def reconcile(
         extra={"reconciliation_id": job.reconciliation_id, **counts},
     )
     return summary
+
+
+def _decide(child: ChildRecord, outcome: HealthRecordOutcome, work: Workload) -> Decision:
+    answer = work.answers.get(child.key)
+    if answer is None:  # as for most children: no fingerprint to compare, so none made
+        return decide(outcome, work.facts)
+    return decide_child(
+        outcome, work.facts, answer=answer, child_fingerprint=child.child_fingerprint
+    )
 
 
 def _summary(
