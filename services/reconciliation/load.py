@@ -8,7 +8,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, RowMapping, String, case, func, literal_column, select
+from sqlalchemy import ColumnElement, RowMapping, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from schemas.school_age import compulsory_school_age_birth_dates
@@ -119,7 +119,8 @@ def _rows(
     postgresql = session.get_bind().dialect.name == "postgresql"
     statement = select(*(_column(table, name, postgresql) for name in names)).where(where)
     order = getattr(table, _ORDER[table])
-    return session.execute(statement.order_by(order)).mappings().all()
+    # Core, not the ORM: plain rows, without the ORM's per-row loading machinery.
+    return session.connection().execute(statement.order_by(order)).mappings().all()
 
 
 def _column(
@@ -135,9 +136,8 @@ def _column(
         lines = f"{table.__tablename__}.address_lines"
         return literal_column(
             f"CASE WHEN {lines} IS NOT NULL THEN ARRAY(SELECT line FROM"  # noqa: S608
-            f" json_array_elements_text({lines}) WITH ORDINALITY AS a(line, n) ORDER BY n) END",
-            type_=ARRAY(String),
-        ).label(name)
+            f" json_array_elements_text({lines}) WITH ORDINALITY AS a(line, n) ORDER BY n) END"
+        ).label(name)  # untyped: psycopg's own list of str, with no per-item processing
     return column
 
 
