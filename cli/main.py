@@ -258,10 +258,11 @@ def worker(
     configure_logging(settings.log_level)
     engine = database.open_database()
     sessions = session_factory(engine, audit_chain=settings.audit_chain)
+    linkage = linkage_settings(settings)  # one for the process: its runs share training
     try:
         while True:
             chain_all(sessions)
-            ran = work_once(sessions=sessions, settings=linkage_settings(settings))
+            ran = work_once(sessions=sessions, settings=linkage)
             if once or (drain and ran is None):
                 err.print(f"ran reconciliation {ran}" if ran else "no reconciliation queued")
                 return

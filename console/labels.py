@@ -60,6 +60,9 @@ FIELDS = {
     "nhs_number": N_("NHS number"),
     "upn": N_("Unique pupil number"),
     "prior": N_("Prior (before comparing any field)"),
+    # The model weighs the postcode and the address lines together.
+    "residence": N_("Address and postcode"),
+    "sole_candidate": N_("Each is the other's only candidate"),
 }
 
 SEXES = {

@@ -44,6 +44,13 @@ _CASE_EXAMPLE: dict[str, Any] = {
                 "date_of_birth": "exact",
                 "postcode": "different",
             },
+            "match_weights": {
+                "prior": -15.8,
+                "given_name": 3.1,
+                "family_name": 9.4,
+                "date_of_birth": 5.2,
+                "postcode": -2.37,
+            },
         }
     ],
     "identified_at": "2026-01-20T03:10:00Z",
@@ -113,6 +120,16 @@ class CandidateOut(BaseModel):
         description="Per compared field, how the two records agree: `exact`, `fuzzy` (a likely "
         "typo), `equivalent` (a name variant), `swapped`, `partial`, `different` or "
         "`missing`."
+    )
+    match_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Why the model scored the pair as it did (a waterfall): per comparison, "
+        "the log2 Bayes factor it contributed (positive for evidence of the same child, "
+        "negative against), plus `prior` (the odds that two random records match) and "
+        "`sole_candidate` when the pair being the only candidate of both records added "
+        "evidence. The values sum to the pair's match weight, whose probability is "
+        "`match_probability`. Empty for candidates scored before weights were kept.",
+        examples=[{"prior": -15.8, "given_name": 3.1, "family_name": 9.4, "date_of_birth": 5.2}],
     )
 
 

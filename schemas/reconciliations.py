@@ -39,6 +39,18 @@ _RECONCILIATION_EXAMPLE: dict[str, Any] = {
         "health_records_deleted": 51562,
         "education_records_deleted": 0,
         "submission_bodies_deleted": 1,
+        "estimated_quality": {
+            "precision": 0.9962,
+            "recall": 0.9871,
+            "labels_used": 214,
+            "label_scope": "authority",
+            "method": "match probabilities recalibrated on officers' review decisions "
+            "(one log-odds shift, maximum likelihood), then precision = expected right links "
+            "/ probabilistic links, recall = expected right links / expected matches among "
+            "links and review candidates; labels come from the review band only, "
+            "NHS-number links are left out",
+            "reason": None,
+        },
     },
     "error_code": None,
 }
@@ -82,7 +94,13 @@ class ReconciliationOut(BaseModel):
     )
     summary: dict[str, Any] | None = Field(
         description="Counts only. Case counts cover only the cases the caller may see: "
-        "sensitive children's only with `cme:sensitive`, restricted cases never."
+        "sensitive children's only with `cme:sensitive`, restricted cases never. "
+        "`estimated_quality`: the precision and recall of the run's probabilistic links "
+        "(those not made by NHS number), estimated from officers' review decisions "
+        "(`labels_used` labelled pairs, the authority's own or, with too few, every "
+        "authority's: `label_scope`); `method` states how; both null, with the `reason`, "
+        "when there are too few labels. The labels come from the review band only, so "
+        "treat the figures as estimates, not measurements."
     )
     error_code: str | None = Field(
         description="Why a failed run failed (`education_records_required`, "

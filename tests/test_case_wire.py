@@ -7,6 +7,9 @@ from typing import Any
 
 from services.cases.transfers import TRANSFER_DAYS
 from services.cases.wire import case_out, england_transfer_out
+from services.linkage import CandidateLink
+from services.reconciliation.apply import candidates_of
+from services.reconciliation.decisions import Decision, EducationFacts
 from services.store.tables import CmeCase, EnglandTransfer
 
 MOVED = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
@@ -82,3 +85,37 @@ def test_an_england_transfer_is_overdue_only_while_unexported_past_the_duty() ->
     exported = england_transfer_out(england_transfer(long_ago, exported_at=recently))
     assert exported.overdue is False
     assert exported.due_by == long_ago + timedelta(days=TRANSFER_DAYS)
+
+
+def test_a_review_candidate_shows_its_match_weights_to_the_officer() -> None:
+    weights = {"prior": -15.5, "given_name": 4.25, "family_name": 9.5, "date_of_birth": 2.0}
+    link = CandidateLink(
+        health_record_id="1",
+        education_record_id="sch-1",
+        match_probability=0.6,
+        agreement={"given_name": "fuzzy"},
+        method="probabilistic",
+        match_weights=weights,
+    )
+    stored = candidates_of(
+        Decision("possible_match_needs_review", candidates=(link,)),
+        {"sch-1": EducationFacts("maintained_school")},
+    )
+    case = handed_over_case(reason="possible_match_needs_review", candidates=stored)
+
+    (shown,) = case_out(case).candidates
+
+    assert shown.match_weights == weights
+    assert sum(shown.match_weights.values()) == 0.25
+
+
+def test_a_candidate_stored_before_weights_were_kept_shows_none() -> None:
+    stored = {
+        "education_record_id": "sch-1",
+        "provision": "maintained_school",
+        "match_probability": 0.6,
+        "agreement": {},
+    }
+    case = handed_over_case(reason="possible_match_needs_review", candidates=[stored])
+
+    assert case_out(case).candidates[0].match_weights == {}

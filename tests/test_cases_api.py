@@ -319,6 +319,39 @@ def test_review_decision_is_recorded_and_closes_when_at_school(
     assert remembered.education_record_id == "upn-1"
 
 
+def test_a_review_decision_labels_every_candidate_it_was_given(
+    http: TestClient, officer: Credentials, db: Session
+) -> None:
+    candidates: list[dict[str, Any]] = [
+        {
+            "education_record_id": record_id,
+            "provision": "maintained_school",
+            "match_probability": probability,
+            "agreement": {},
+            "ehe_suitability": None,
+        }
+        for record_id, probability in (("upn-1", 0.7), ("upn-2", 0.6))
+    ]
+    chosen = make_case(db, reason="possible_match_needs_review", candidates=candidates)
+    neither = make_case(db, reason="possible_match_needs_review", candidates=candidates)
+
+    for case, answer in ((chosen, "upn-2"), (neither, None)):
+        patch(http, officer, case.case_id, {"review_decision": {"education_record_id": answer}})
+
+    db.rollback()
+    labels = []
+    for case in (chosen, neither):
+        remembered = db.get(
+            ReviewDecision, (case.la_code, case.source_lhb_code, case.source_record_id)
+        )
+        assert remembered is not None
+        labels.append(remembered.labels)
+    assert labels == [
+        [{"match_probability": 0.7, "match": False}, {"match_probability": 0.6, "match": True}],
+        [{"match_probability": 0.7, "match": False}, {"match_probability": 0.6, "match": False}],
+    ]
+
+
 def test_review_decision_none_of_them_keeps_the_case_open(
     http: TestClient, officer: Credentials, db: Session
 ) -> None:

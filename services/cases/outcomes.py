@@ -143,6 +143,10 @@ def _settle_review(
     remembered.child_fingerprint = case.child_fingerprint
     who = caller.officer or caller.client_id or "operator"
     remembered.decided_at, remembered.decided_by = now, who
+    remembered.labels = [
+        {"match_probability": c["match_probability"], "match": c["education_record_id"] == chosen}
+        for c in case.candidates
+    ]
     candidate = next((c for c in case.candidates if c["education_record_id"] == chosen), None)
     lifecycle.settle_review(case, chosen=candidate, now=now)
 

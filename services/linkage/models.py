@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from services.linkage.sharing import SharedParameters
 
 AgreementLabel = Literal[
     "exact",  # identical after normalisation
@@ -66,6 +69,8 @@ class LinkageSettings:
     `accept_sole_candidates`: weigh in that a pair is the only candidate of both its records,
     accepting it when that lifts it over the threshold and names, date of birth and sex
     agree closely (see `assignment`).
+    `shared`: where trained parameters are kept for later runs to reuse instead of
+    training again (see `sharing`); None trains every run afresh.
     """
 
     accept_threshold: float = 0.95
@@ -75,6 +80,7 @@ class LinkageSettings:
     min_records_for_training: int = 2_000
     max_review_candidates: int = 5
     accept_sole_candidates: bool = True
+    shared: SharedParameters | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_lower <= self.accept_threshold <= 1.0:

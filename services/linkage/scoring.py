@@ -9,6 +9,8 @@ so a rare but telling level such as a day-month swap never collapses to "impossi
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -24,7 +26,17 @@ from services.linkage.comparisons import (
 )
 from services.linkage.models import LinkageSettings
 from services.linkage.predict import ScoredPair, predict
-from services.linkage.training import ModelDict, estimate_m, estimate_u, floor_m, set_u
+from services.linkage.training import (
+    EM_MAX_PAIRS,
+    M_FLOOR,
+    U_MIN_COUNT,
+    U_SAMPLE_PAIRS,
+    ModelDict,
+    estimate_m,
+    estimate_u,
+    floor_m,
+    set_u,
+)
 
 PRIOR_MODEL_PATH = Path(__file__).with_name("prior_model.json")
 HEALTH_SOURCE = "health"
@@ -154,15 +166,38 @@ def _candidate_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def model_version(settings: LinkageSettings) -> str:
+    """What trained parameters depend on besides the records: the comparisons, the shipped
+    prior, the seed and the training budgets. Parameters of another version are never
+    reused (`sharing`)."""
+    basis = {
+        "settings": model_settings(1.0),
+        "prior": load_prior(),
+        "seed": settings.seed,
+        "budgets": [U_SAMPLE_PAIRS, U_MIN_COUNT, EM_MAX_PAIRS, M_FLOOR],
+    }
+    encoded = json.dumps(basis, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
 def run_model(con: duckdb.DuckDBPyConnection, *, settings: LinkageSettings) -> ModelDict:
-    """The run's parameters: trained on its own candidates when they are large enough,
-    otherwise the shipped prior."""
+    """The run's parameters: shared ones trained by an earlier run (`settings.shared`),
+    else trained on its own candidates when they are large enough, else the shipped prior."""
     n_health, n_education = _candidate_counts(con)
     prior = load_prior()
     if settings.train_by_em and _large_enough(n_health, n_education, settings):
+        version = model_version(settings) if settings.shared is not None else ""
+        shared = settings.shared.get(version) if settings.shared is not None else None
+        if shared is not None:
+            logger.info(
+                "linkage model: shared parameters for %d x %d records", n_health, n_education
+            )
+            return copy.deepcopy(dict(shared))
         with quiet_splink():
             parameters = train(con, seed=settings.seed, starting_point=prior)
         logger.info("linkage model trained on %d x %d records", n_health, n_education)
+        if settings.shared is not None:
+            settings.shared.put(version, copy.deepcopy(parameters))
         return parameters
     logger.info("linkage model: shipped prior for %d x %d records", n_health, n_education)
     return prior

@@ -92,6 +92,7 @@ def candidates_of(
             "ehe_suitability": education[link.education_record_id].ehe_suitability,
             "match_probability": link.match_probability,
             "agreement": dict(link.agreement),
+            "match_weights": dict(link.match_weights),
         }
         for link in links
     ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import ColumnElement, RowMapping, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from schemas.school_age import compulsory_school_age_birth_dates
@@ -32,19 +33,29 @@ class NothingToReconcile(Exception):
     """The education records were consumed by another run in the meantime."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChildRecord:
-    """A health record of a child of compulsory school age, and the case's copy of it."""
+    """A health record of a child of compulsory school age, and the case's copy of it.
+
+    The copy and its fingerprint are made only when asked for: most children are found
+    and need neither."""
 
     person: PersonRecord
     source: Source
-    child: Child
-    child_fingerprint: str
     sensitive: bool
+    row: RowMapping = field(repr=False, compare=False)
 
     @property
     def key(self) -> Key:
         return (self.source.lhb_code, self.source.record_id)
+
+    @cached_property
+    def child(self) -> Child:
+        return child_details(self.row)
+
+    @cached_property
+    def child_fingerprint(self) -> str:
+        return fingerprint(self.child)
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,29 @@ def _rows(
     session: Session, table: type[HealthRecord] | type[EducationRecord], where: Any
 ) -> Sequence[RowMapping]:
     names = (*_CONTEXT_COLUMNS[table], *PERSON_COLUMNS)
-    statement = select(*(getattr(table, name) for name in names)).where(where)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    statement = select(*(_column(table, name, postgresql) for name in names)).where(where)
     order = getattr(table, _ORDER[table])
-    return session.execute(statement.order_by(order)).mappings().all()
+    # Core, not the ORM: plain rows, without the ORM's per-row loading machinery.
+    return session.connection().execute(statement.order_by(order)).mappings().all()
+
+
+def _column(
+    table: type[HealthRecord] | type[EducationRecord], name: str, postgresql: bool
+) -> ColumnElement[Any]:
+    """A column as the run reads it. Decoding JSON in Python costs more than all the rest of
+    reading a record, so the JSON columns come without it where they can: no former names
+    as NULL rather than an empty list, and on PostgreSQL address lines as a text array."""
+    column: ColumnElement[Any] = getattr(table, name)
+    if name == "former_names":
+        return case((func.json_array_length(column) > 0, column)).label(name)
+    if name == "address_lines" and postgresql:
+        lines = f"{table.__tablename__}.address_lines"
+        return literal_column(
+            f"CASE WHEN {lines} IS NOT NULL THEN ARRAY(SELECT line FROM"  # noqa: S608
+            f" json_array_elements_text({lines}) WITH ORDINALITY AS a(line, n) ORDER BY n) END"
+        ).label(name)  # untyped: psycopg's own list of str, with no per-item processing
+    return column
 
 
 def _answers(session: Session, la_code: str) -> dict[Key, ReviewAnswer]:
@@ -119,13 +150,11 @@ def _answers(session: Session, la_code: str) -> dict[Key, ReviewAnswer]:
 
 
 def _child(row: RowMapping) -> ChildRecord:
-    child = child_details(row)
     return ChildRecord(
         person=_person(str(row["id"]), row),
         source=Source(row["lhb_code"], row["submission_id"], row["record_id"]),
-        child=child,
-        child_fingerprint=fingerprint(child),
         sensitive=row["sensitive"],
+        row=row,
     )
 
 

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from schemas.codes import Provision
 from services import audit
 from services.caller import Caller
-from services.linkage import LinkageSettings, link
+from services.linkage import HealthRecordOutcome, LinkageSettings, link
 from services.reconciliation.apply import apply
-from services.reconciliation.decisions import decide_child
-from services.reconciliation.load import NothingToReconcile, load
+from services.reconciliation.decisions import Decision, decide, decide_child
+from services.reconciliation.load import ChildRecord, NothingToReconcile, Workload, load
 from services.reconciliation.minimise import Deleted, minimise
+from services.reconciliation.quality import QualityEstimate, estimate, labels_for
 from services.store.tables import CmeCase, Reconciliation
 
 __all__ = ["NothingToReconcile", "ReconciliationSummary", "reconcile"]
@@ -54,6 +55,9 @@ class ReconciliationSummary:
     # The part of each case count that concerns sensitive children: a caller without
     # clearance is shown the counts without it (see wire.py), so no hidden case shows.
     sensitive_cases: dict[str, int]
+    # The probabilistic links' precision and recall, estimated from officers' review
+    # decisions, with the method and the number of labels (`quality`).
+    estimated_quality: QualityEstimate
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,15 +85,7 @@ def reconcile(
         settings=settings,
     )
     decided = [
-        (
-            child,
-            decide_child(
-                result.outcome_for(child.person.record_id),
-                work.facts,
-                answer=work.answers.get(child.key),
-                child_fingerprint=child.child_fingerprint,
-            ),
-        )
+        (child, _decide(child, result.outcome_for(child.person.record_id), work))
         for child in work.children
     ]
 
@@ -112,6 +108,7 @@ def reconcile(
         submission_ids=work.submission_ids,
         now=now,
     )
+    labels, scope = labels_for(session=session, la_code=la_code)
     matched = Counter(d.matched_provision for _, d in decided if d.matched_provision is not None)
     summary = _summary(
         considered=work.health_records_considered,
@@ -126,6 +123,7 @@ def reconcile(
         changes=changes,
         open_cases=_open_cases(session, la_code),
         deleted=deleted,
+        quality=estimate(result, labels, scope),
     )
     audit.record(
         session=session,
@@ -143,6 +141,15 @@ def reconcile(
     return summary
 
 
+def _decide(child: ChildRecord, outcome: HealthRecordOutcome, work: Workload) -> Decision:
+    answer = work.answers.get(child.key)
+    if answer is None:  # as for most children: no fingerprint to compare, so none made
+        return decide(outcome, work.facts)
+    return decide_child(
+        outcome, work.facts, answer=answer, child_fingerprint=child.child_fingerprint
+    )
+
+
 def _summary(
     *,
     considered: int,
@@ -153,6 +160,7 @@ def _summary(
     changes: Counter[str],
     open_cases: Counter[bool],
     deleted: Deleted,
+    quality: QualityEstimate,
 ) -> ReconciliationSummary:
     return ReconciliationSummary(
         health_records_considered=considered,
@@ -174,6 +182,7 @@ def _summary(
             "cases_closed": changes["sensitive_closed"],
             "cases_open": open_cases[True],
         },
+        estimated_quality=quality,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.linkage import LinkageSettings
+from services.linkage.sharing import SharedParameters
 from services.reconciliation.queue import claim_next
 from services.reconciliation.run import NothingToReconcile, reconcile
 from services.settings import Settings
@@ -24,9 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def linkage_settings(settings: Settings) -> LinkageSettings:
+    """A worker's linkage settings: every run it makes shares the parameters the first
+    one large enough trains, for a day (`services.linkage.sharing`)."""
     return LinkageSettings(
         accept_threshold=settings.match_accept_threshold,
         review_lower=settings.match_review_threshold,
+        shared=SharedParameters(),
     )
 
 

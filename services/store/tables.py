@@ -299,6 +299,9 @@ class ReviewDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The API client, or the officer's `sub` when decided in the console.
     decided_by: Mapped[str] = mapped_column(String(255))
+    # The answer as labels for measuring the model: per candidate offered, its match
+    # probability and whether it was the child ({"match_probability", "match"}).
+    labels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class EnglandTransfer(Base):
