@@ -1,0 +1,462 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, signing in at a
+local OpenID Connect provider (oidc-provider-mock), against the service run for real.
+
+Once per pytest worker (the suite runs under xdist): a provider on a free port, a SQLite
+database built by Alembic, `cme serve` in a subprocess configured for that provider,
+officers registered with `cme officers add` and cases opened by a real reconciliation of a
+health board's extract against an authority's education records, both sent through the
+API. Every test opens its own browser context, so no test sees another's session.
+
+Without Chromium or the provider the tests skip, saying how to install them; with
+CME_TEST_REQUIRE_BROWSER=1 (CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import httpx
+import pytest
+
+from cli.client import Service
+from cli.reconciliations import wait_for_run
+from services.settings import get_settings
+from services.store.db import make_engine, session_factory
+from tests.cli import cme, register
+from tests.conftest import free_port
+from tests.factories import education_record, encode, health_record, make_case, nhs_number
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+    from werkzeug.serving import BaseWSGIServer
+
+CHROMIUM = Path(os.environ.get("CME_TEST_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE_BROWSER = os.environ.get("CME_TEST_REQUIRE_BROWSER") == "1"
+INSTALL_HINT = (
+    "install Debian's Chromium (`apt-get install -y chromium`, giving /usr/bin/chromium) "
+    "and the dev extras (`pip install -e '.[dev]'`); CME_TEST_CHROMIUM names another binary"
+)
+
+# The screenshots the README shows: one size, so they do not change with the machine.
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+LA = "W06000015"  # Cardiff
+LHB = "7A4"  # Cardiff and Vale
+CLIENT_SECRET = "browser-test-secret"  # the provider accepts any secret for any client id
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip, naming how to install what is missing, or fail where the browser is required."""
+    if REQUIRE_BROWSER:
+        pytest.fail(f"the browser tests are required (CME_TEST_REQUIRE_BROWSER=1): {reason}")
+    pytest.skip(f"{reason}: {INSTALL_HINT}")
+
+
+@dataclass(frozen=True)
+class Officer:
+    subject: str
+    name: str
+    sensitive: bool
+
+
+@dataclass(frozen=True)
+class Console:
+    """The running service, the provider it trusts and what was seeded into it."""
+
+    base_url: str
+    issuer: str
+    database_url: str
+    client_id: str
+    client_key: Path
+    officers: dict[str, Officer]
+    # A role in the tests (e2e, conflict, ...) → the case id reconciliation opened for it.
+    cases: dict[str, str]
+    reconciliation_id: str
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def api(self) -> Service:
+        """The authority's API client (with sensitive clearance), as a case system uses it."""
+        return Service(base_url=self.base_url, client_id=self.client_id, key_file=self.client_key)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        unavailable("Playwright is not installed")
+    if not CHROMIUM.exists():
+        unavailable(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+            )
+        except Error as error:
+            unavailable(f"Chromium at {CHROMIUM} does not start: {error.message}")
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[str]:
+    """A local OpenID Connect provider; its authorize page signs in as whatever `sub` is
+    typed. Returns its issuer URL (discovery under /.well-known/openid-configuration)."""
+    try:
+        with warnings.catch_warnings():
+            # The provider still imports authlib.jose, which authlib deprecates on import;
+            # nothing of ours uses it.
+            warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
+            from oidc_provider_mock import app as provider_app
+        from werkzeug.serving import make_server
+    except ImportError:
+        unavailable("oidc-provider-mock is not installed")
+    # The console's authorization request carries a nonce (SPEC): the provider insists.
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", free_port(), provider_app(require_nonce=True), threaded=True
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        # The provider names itself by the host it is reached at: this exact URL.
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@contextlib.contextmanager
+def operator_environment(database_url: str, base_url: str) -> Iterator[None]:
+    """The `cme` command pointed at the browser tests' database, for the time of a block."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CME_DATABASE_URL", database_url)
+        patch.setenv("CME_PUBLIC_BASE_URL", base_url)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+
+
+def add_officer(officer: Officer) -> None:
+    """`cme officers add`, as an authority's administrator runs it."""
+    options = ["--sensitive"] if officer.sensitive else []
+    added = cme(
+        "officers",
+        "add",
+        "--la",
+        LA,
+        "--subject",
+        officer.subject,
+        "--name",
+        officer.name,
+        *options,
+        "--json",
+    )
+    assert added.exit_code == 0, added.output
+    registered = json.loads(added.stdout)
+    assert (registered["la"], registered["subject"]) == (LA, officer.subject)
+
+
+OFFICERS = {
+    "plain": Officer(subject="officer-plain@cardiff.example", name="Siân Evans", sensitive=False),
+    "cleared": Officer(
+        subject="officer-cleared@cardiff.example", name="Gareth Morgan", sensitive=True
+    ),
+}
+
+# One child per role; each test that changes a case has a case of its own.
+_ROLES = ("e2e", "conflict", "keyboard", "shown", "sensitive")
+
+
+def _health_records() -> list[dict[str, Any]]:
+    family_names = ("Pritchard", "Bowen", "Lloyd", "Rees", "Vaughan")
+    records = []
+    for index, (role, family_name) in enumerate(zip(_ROLES, family_names, strict=True), 1):
+        overrides: dict[str, Any] = {
+            "record_id": f"browser-{role}",
+            "nhs_number": nhs_number(4200 + index * 7),
+            "given_name": ("Cerys", "Dylan", "Elin", "Ffion", "Gethin")[index - 1],
+            "family_name": family_name,
+            "former_names": [],
+            "date_of_birth": f"2014-0{index}-1{index}",
+        }
+        if role == "sensitive":
+            overrides.update(sensitive=True, address=None)
+        records.append(health_record(index, **overrides))
+    return records
+
+
+def _education_records() -> list[dict[str, Any]]:
+    """A child at school whom no health record names: the run's summary counts it."""
+    return [
+        education_record(1, record_id="upn-browser-1", given_name="Iolo", family_name="Watkins")
+    ]
+
+
+# A possible match as reconciliation leaves one. Made with the suite's factory: the linkage
+# model is too sure of any small synthetic pair to leave one in the review band.
+REVIEW_CANDIDATES = [
+    {
+        "education_record_id": "upn-review-1",
+        "provision": "maintained_school",
+        "match_probability": 0.81,
+        "agreement": {
+            "given_name": "exact",
+            "family_name": "exact",
+            "date_of_birth": "exact",
+            "sex": "exact",
+            "postcode": "different",
+        },
+        "ehe_suitability": None,
+        "match_weights": {
+            "prior": -9.2,
+            "given_name": 6.1,
+            "family_name": 7.4,
+            "date_of_birth": 8.3,
+            "sex": 0.9,
+            "postcode": -4.6,
+        },
+    },
+    {
+        "education_record_id": "upn-review-2",
+        "provision": "ehe",
+        "match_probability": 0.57,
+        "agreement": {
+            "given_name": "equivalent",
+            "family_name": "exact",
+            "date_of_birth": "exact",
+            "sex": "exact",
+            "postcode": "exact",
+        },
+        "ehe_suitability": "assured",
+        "match_weights": {
+            "prior": -9.2,
+            "given_name": 2.2,
+            "family_name": 7.4,
+            "date_of_birth": 8.3,
+            "sex": 0.9,
+            "postcode": 6.0,
+        },
+    },
+]
+
+
+def _review_case(database_url: str) -> str:
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            case = make_case(
+                session,
+                la_code=LA,
+                reason="possible_match_needs_review",
+                candidates=REVIEW_CANDIDATES,
+                source_lhb_code=LHB,
+                source_record_id="browser-review",
+                child={"given_name": "Hafwen", "family_name": "Thomas", "nhs_number": None},
+            )
+            return str(case.case_id)
+    finally:
+        engine.dispose()
+
+
+def _seed(console_url: str, client_id: str, key: Path, board_id: str, board_key: Path) -> str:
+    """A health extract pushed and education records uploaded through the API; the
+    reconciliation they queue opens one case per role. Returns the reconciliation id."""
+    body = encode(
+        {
+            "submission_id": "6f9b7c38-2c43-4d55-9a55-5f0c3b1b0a11",
+            "lhb_code": LHB,
+            "extract_type": "full",
+            "extracted_at": "2026-01-15T02:00:00Z",
+            "records": _health_records(),
+        }
+    )
+    with Service(base_url=console_url, client_id=board_id, key_file=board_key) as board:
+        pushed = board.request(
+            "POST",
+            "/v1/submissions",
+            content=body,
+            headers={"Content-Type": "application/json", "X-JWS-Signature": board.sign(body)},
+        )
+        assert pushed.status_code in (200, 201, 202), pushed.text
+    with Service(base_url=console_url, client_id=client_id, key_file=key) as authority:
+        uploaded = authority.request(
+            "PUT",
+            f"/v1/local-authorities/{LA}/education-records",
+            content=encode({"as_of": "2026-01-20", "records": _education_records()}),
+            headers={"Content-Type": "application/json"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        run_id = str(uploaded.json()["reconciliation_id"])
+        run = wait_for_run(authority, la=LA, reconciliation_id=run_id)
+        assert run["status"] == "succeeded", run
+    return run_id
+
+
+def _cases_by_role(console_url: str, client_id: str, key: Path) -> dict[str, str]:
+    with Service(base_url=console_url, client_id=client_id, key_file=key) as authority:
+        listed = authority.request(
+            "GET", f"/v1/local-authorities/{LA}/cme-cases", params={"limit": 100}
+        )
+        assert listed.status_code == 200, listed.text
+    by_record = {case["source"]["record_id"]: case["case_id"] for case in listed.json()["items"]}
+    cases = {role: by_record.get(f"browser-{role}") for role in _ROLES}
+    missing = [role for role, case_id in cases.items() if case_id is None]
+    assert not missing, f"reconciliation opened no case for {missing}: {sorted(by_record)}"
+    return {role: str(case_id) for role, case_id in cases.items()}
+
+
+def _start_service(
+    *, work: Path, database_url: str, base_url: str, issuer: str
+) -> subprocess.Popen[bytes]:
+    """`cme serve` in its own process, configured only by the environment, as deployed."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith("CME_") or name.upper().startswith("CME_TEST_")
+    }
+    environment.update(
+        CME_DATABASE_URL=database_url,
+        CME_PUBLIC_BASE_URL=base_url,
+        CME_DEV_KEY_DIR=str(work / "dev-keys"),
+        CME_OIDC_ISSUER=issuer,
+        CME_OIDC_CLIENT_ID="cme-console",
+        CME_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+        # Reconciliations and the audit chain at once, so tests read them straight away.
+        CME_WORKER_POLL_SECONDS="0.2",
+        CME_AUDIT_CHAIN="commit",
+        CME_RATE_LIMIT_PER_MINUTE="0",
+    )
+    cme_command = Path(sys.executable).with_name("cme")
+    log = (work / "serve.log").open("wb")
+    port = base_url.rsplit(":", 1)[1]
+    return subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
+        [str(cme_command), "serve", "--port", port],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+    )
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"cme serve exited ({process.returncode}):\n{log.read_text('utf-8')}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"cme serve was not ready within 60 s:\n{log.read_text('utf-8')}")
+
+
+@pytest.fixture(scope="session")
+def console(
+    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    work = tmp_path_factory.mktemp("console")
+    database_url = f"sqlite:///{work / 'cme.db'}"
+    base_url = f"http://127.0.0.1:{free_port()}"
+    with operator_environment(database_url, base_url):
+        migrated = cme("db", "upgrade")
+        assert migrated.exit_code == 0, migrated.output
+        board = register(work, org=LHB, scopes=["submissions:write"], name="board")
+        authority = register(
+            work,
+            org=LA,
+            scopes=["education:write", "cme:read", "cme:write", "cme:sensitive"],
+            name="authority",
+        )
+        for officer in OFFICERS.values():
+            add_officer(officer)
+    process = _start_service(
+        work=work, database_url=database_url, base_url=base_url, issuer=provider
+    )
+    try:
+        _wait_until_ready(process, base_url, work / "serve.log")
+        run_id = _seed(
+            base_url, authority.client_id, authority.private_key, board.client_id, board.private_key
+        )
+        yield Console(
+            base_url=base_url,
+            issuer=provider,
+            database_url=database_url,
+            client_id=authority.client_id,
+            client_key=authority.private_key,
+            officers=OFFICERS,
+            cases={
+                **_cases_by_role(base_url, authority.client_id, authority.private_key),
+                "review": _review_case(database_url),
+            },
+            reconciliation_id=run_id,
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def open_context(browser: Browser, console: Console) -> BrowserContext:
+    """A fresh browser profile (no cookies, English unless a page switches) at a fixed size."""
+    opened = browser.new_context(viewport=VIEWPORT, locale="en-GB", base_url=console.base_url)
+    opened.set_default_timeout(10_000)
+    return opened
+
+
+@pytest.fixture
+def context(browser: Browser, console: Console) -> Iterator[BrowserContext]:
+    opened = open_context(browser, console)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def sign_in(page: Page, console: Console, subject: str) -> None:
+    """Sign in at the provider as `subject`, from the console's sign-in page."""
+    page.goto("/console/sign-in")
+    page.locator('[href$="/console/auth/login"]').or_(
+        page.locator('form[action$="/console/auth/login"] [type=submit]')
+    ).first.click()
+    page.wait_for_url(f"{console.issuer}/**")
+    page.locator("input[name=sub]").fill(subject)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{console.base_url}/console/**")
+
+
+@pytest.fixture
+def signed_in(page: Page, console: Console) -> Callable[[str], Page]:
+    def as_officer(role: str) -> Page:
+        sign_in(page, console, console.officers[role].subject)
+        return page
+
+    return as_officer
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the page for the README (docs/screenshots), at the fixed viewport."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=False, animations="disabled")
