@@ -14,13 +14,13 @@ CME_TEST_REQUIRE_BROWSER=1 (CI) they fail instead.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
-import warnings
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +28,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from cli.client import Service
 from cli.reconciliations import wait_for_run
 from services.settings import get_settings
 from services.store.db import make_engine, session_factory
 from tests.cli import cme, register
-from tests.conftest import free_port
+from tests.conftest import POSTGRES_URL, free_port
+from tests.conftest import _admin_connection as admin_connection
 from tests.factories import education_record, encode, health_record, make_case, nhs_number
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
-    from werkzeug.serving import BaseWSGIServer
 
 CHROMIUM = Path(os.environ.get("CME_TEST_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_BROWSER = os.environ.get("CME_TEST_REQUIRE_BROWSER") == "1"
@@ -113,31 +114,55 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def provider() -> Iterator[str]:
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local OpenID Connect provider; its authorize page signs in as whatever `sub` is
-    typed. Returns its issuer URL (discovery under /.well-known/openid-configuration)."""
-    try:
-        with warnings.catch_warnings():
-            # The provider still imports authlib.jose, which authlib deprecates on import;
-            # nothing of ours uses it.
-            warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
-            from oidc_provider_mock import app as provider_app
-        from werkzeug.serving import make_server
-    except ImportError:
+    typed. Returns its issuer URL (discovery under /.well-known/openid-configuration).
+
+    In a process of its own, as an identity provider is: it also keeps the provider's own
+    deprecation warnings (from authlib) out of this suite, where warnings are errors."""
+    if importlib.util.find_spec("oidc_provider_mock") is None:
         unavailable("oidc-provider-mock is not installed")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("provider") / "provider.log"
     # The console's authorization request carries a nonce (SPEC): the provider insists.
-    server: BaseWSGIServer = make_server(
-        "127.0.0.1", free_port(), provider_app(require_nonce=True), threaded=True
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
+    command = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--require-nonce", "true"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
+            command, stdout=output, stderr=subprocess.STDOUT
+        )
+    with stopped_at_the_end(process):
+        wait_until_answers(process, f"{issuer}/.well-known/openid-configuration", log)
+        yield issuer
+
+
+@contextlib.contextmanager
+def stopped_at_the_end(process: subprocess.Popen[bytes]) -> Iterator[None]:
     try:
-        # The provider names itself by the host it is reached at: this exact URL.
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_answers(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Until `url` answers 200; fail showing the process's log if it exits or never does."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"{process.args!r} exited ({process.returncode}):\n{log.read_text('utf-8')}"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within 60 s:\n{log.read_text('utf-8')}")
 
 
 @contextlib.contextmanager
@@ -268,7 +293,12 @@ def _review_case(database_url: str) -> str:
                 candidates=REVIEW_CANDIDATES,
                 source_lhb_code=LHB,
                 source_record_id="browser-review",
-                child={"given_name": "Hafwen", "family_name": "Thomas", "nhs_number": None},
+                child={
+                    "given_name": "Hafwen",
+                    "family_name": "Thomas",
+                    "sex": "F",
+                    "nhs_number": None,
+                },
             )
             return str(case.case_id)
     finally:
@@ -344,35 +374,20 @@ def _start_service(
         CME_RATE_LIMIT_PER_MINUTE="0",
     )
     cme_command = Path(sys.executable).with_name("cme")
-    log = (work / "serve.log").open("wb")
     port = base_url.rsplit(":", 1)[1]
-    return subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
-        [str(cme_command), "serve", "--port", port],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=work,
-    )
+    with (work / "serve.log").open("wb") as log:
+        return subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
+            [str(cme_command), "serve", "--port", port],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+        )
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"cme serve exited ({process.returncode}):\n{log.read_text('utf-8')}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"cme serve was not ready within 60 s:\n{log.read_text('utf-8')}")
-
-
-@pytest.fixture(scope="session")
-def console(
-    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Console]:
-    work = tmp_path_factory.mktemp("console")
-    database_url = f"sqlite:///{work / 'cme.db'}"
+@contextlib.contextmanager
+def running_console(work: Path, database_url: str, issuer: str) -> Iterator[Console]:
+    """The service on `database_url` (empty), migrated, with officers and cases, serving."""
     base_url = f"http://127.0.0.1:{free_port()}"
     with operator_environment(database_url, base_url):
         migrated = cme("db", "upgrade")
@@ -386,17 +401,15 @@ def console(
         )
         for officer in OFFICERS.values():
             add_officer(officer)
-    process = _start_service(
-        work=work, database_url=database_url, base_url=base_url, issuer=provider
-    )
-    try:
-        _wait_until_ready(process, base_url, work / "serve.log")
+    process = _start_service(work=work, database_url=database_url, base_url=base_url, issuer=issuer)
+    with stopped_at_the_end(process):
+        wait_until_answers(process, f"{base_url}/readyz", work / "serve.log")
         run_id = _seed(
             base_url, authority.client_id, authority.private_key, board.client_id, board.private_key
         )
         yield Console(
             base_url=base_url,
-            issuer=provider,
+            issuer=issuer,
             database_url=database_url,
             client_id=authority.client_id,
             client_key=authority.private_key,
@@ -407,13 +420,34 @@ def console(
             },
             reconciliation_id=run_id,
         )
+
+
+@pytest.fixture(scope="session")
+def console(
+    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """The console on SQLite, which every browser test uses."""
+    work = tmp_path_factory.mktemp("console")
+    with running_console(work, f"sqlite:///{work / 'cme.db'}", provider) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_console(
+    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """The console on a PostgreSQL database of its own (the suite's shared one is emptied
+    after every test that uses it), for the end-to-end test to run on both databases."""
+    admin = admin_connection()
+    name = f"cme_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        with running_console(tmp_path_factory.mktemp("console-pg"), url, provider) as running:
+            yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def open_context(browser: Browser, console: Console) -> BrowserContext:

@@ -15,6 +15,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Console, open_context, screenshot, sign_in
 
+# One worker runs every browser test, so one console serves them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("browser")
+
 BLOCKING = {"serious", "critical"}
 axe = Axe()
 
@@ -97,3 +100,19 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     failures = {name: blocking({"violations": v}) for name, v in found.items()}
     report = "\n".join(describe(name, v) for name, v in failures.items() if v)
     assert not report, f"serious or critical accessibility violations ({lang}):\n{report}"
+
+
+def test_the_scan_finds_a_serious_violation_where_there_is_one(
+    browser: Browser, console: Console
+) -> None:
+    """The control: a scan that found nothing anywhere must be able to find something."""
+    context = open_context(browser, console)
+    page = context.new_page()
+    page.set_content(
+        '<html lang="en"><title>Control</title><main><img src="child.png"></main></html>'
+    )
+
+    found = blocking(axe.run(page).response)
+
+    assert [v["id"] for v in found] == ["image-alt"]
+    context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
@@ -18,6 +19,9 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
 )
+
+# One worker runs every browser test, so one console serves them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("browser")
 
 SESSION_COOKIE = "__Host-cme_console"
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
@@ -62,11 +66,16 @@ def document_statuses(page: Page) -> list[int]:
     return statuses
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_an_officer_signs_in_and_closes_a_case_the_api_then_shows_closed(
-    page: Page, console: Console
+    browser: Browser, request: pytest.FixtureRequest, database: str
 ) -> None:
+    console: Console = request.getfixturevalue(
+        "console" if database == "sqlite" else "postgres_console"
+    )
     officer = console.officers["plain"]
     case_id = console.cases["e2e"]
+    page = open_context(browser, console).new_page()
 
     sign_in(page, console, officer.subject)
 
@@ -90,6 +99,7 @@ def test_an_officer_signs_in_and_closes_a_case_the_api_then_shows_closed(
     # ...and the data-protection officer's page shows it.
     page.goto(f"/console/cases/{case_id}/access")
     expect(page.get_by_test_id("access-history")).to_contain_text(officer.subject)
+    page.context.close()
 
 
 def test_a_person_the_provider_knows_but_nobody_registered_sees_only_that(
