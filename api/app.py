@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from uvicorn.importer import import_from_string
 
 from api import docs, errors
 from api.body import inflation_threads
@@ -53,6 +54,9 @@ A request body must arrive within the service's time limit (`408 request_timeout
 otherwise). Every `GET` also answers `HEAD`: the same status and headers, no body. Paths
 are exact: a trailing slash is not redirected but answers `404`.
 """
+
+
+CONSOLE = "console.app:install"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transfers.router)
     app.include_router(statistics.router)
     app.include_router(operations.router)
+    # Named, not imported: the console is another edge, independent of this one
+    # (pyproject.toml, [tool.importlinter]). Its pages are not in the OpenAPI document.
+    import_from_string(CONSOLE)(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

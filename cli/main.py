@@ -15,6 +15,7 @@ from rich.console import Console
 
 from cli import database, operator
 from cli import education as education_command
+from cli import officers as officers_command
 from cli import openapi as openapi_command
 from cli import pull as pull_command
 from cli import push as push_command
@@ -42,6 +43,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(officers_command.app, name="officers")
 app.command("push")(push_command.push)
 app.command("pull")(pull_command.pull)
 app.command("synth")(synth_command.synth)
@@ -91,6 +93,9 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    problem = get_settings().console_configuration_problem()
+    if problem is not None:
+        raise fail(problem)
     database.check_database()
     configure_logging(get_settings().log_level)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, **SERVER_OPTIONS)

@@ -7,11 +7,12 @@ ours and documented in the README.
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_ACCESS_TOKEN_SECONDS = 900
@@ -60,6 +61,18 @@ class Settings(BaseSettings):
     audit_chain: Literal["background", "commit"] = "background"
     # How long a closed case is kept (see services/retention.py for why 365 days).
     case_retention_days: int = Field(default=365, ge=1)
+    # The officer console's sign-in at the council's OpenID Connect provider (SPEC.md, The
+    # officer console); discovery at {oidc_issuer}/.well-known/openid-configuration.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    # A console session ends after this long without a request, and in any case this long
+    # after sign-in.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=10, ge=1, le=7 * 24)
+    # Sign in as any registered officer by typing their `sub`: for a newcomer's laptop only.
+    # Refused together with an identity provider or on a non-loopback address.
+    console_dev_sign_in: bool = False
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -73,6 +86,45 @@ class Settings(BaseSettings):
     @property
     def token_endpoint_url(self) -> str:
         return f"{self.public_base_url.rstrip('/')}/oauth2/token"
+
+    @property
+    def console_redirect_uri(self) -> str:
+        """Where the identity provider sends an officer back after sign-in."""
+        return f"{self.public_base_url.rstrip('/')}/console/auth/callback"
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    def console_configuration_problem(self) -> str | None:
+        """Why the service must not start with this console configuration, or None.
+
+        Development sign-in lets anyone at the keyboard act as any officer, so it is refused
+        next to a real identity provider and anywhere but on the machine itself."""
+        if not self.console_dev_sign_in:
+            return None
+        if self.oidc_issuer:
+            return (
+                "CME_CONSOLE_DEV_SIGN_IN=1 cannot be used together with CME_OIDC_ISSUER: "
+                "development sign-in is for a machine without an identity provider. Unset one."
+            )
+        host = urlsplit(self.public_base_url).hostname or ""
+        if not _is_loopback(host):
+            return (
+                "CME_CONSOLE_DEV_SIGN_IN=1 needs CME_PUBLIC_BASE_URL on this machine "
+                f"(127.0.0.1, ::1 or localhost), not {host!r}: development sign-in must "
+                "never be reachable from elsewhere."
+            )
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

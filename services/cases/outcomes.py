@@ -141,7 +141,8 @@ def _settle_review(
         session.add(remembered)
     remembered.education_record_id = chosen
     remembered.child_fingerprint = case.child_fingerprint
-    remembered.decided_at, remembered.decided_by = now, caller.client_id or "operator"
+    who = caller.officer or caller.client_id or "operator"
+    remembered.decided_at, remembered.decided_by = now, who
     candidate = next((c for c in case.candidates if c["education_record_id"] == chosen), None)
     lifecycle.settle_review(case, chosen=candidate, now=now)
 

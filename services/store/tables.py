@@ -297,7 +297,8 @@ class ReviewDecision(Base):
     education_record_id: Mapped[str | None] = mapped_column(String(64))
     child_fingerprint: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    decided_by: Mapped[str] = mapped_column(String(64))
+    # The API client, or the officer's `sub` when decided in the console.
+    decided_by: Mapped[str] = mapped_column(String(255))
 
 
 class EnglandTransfer(Base):
@@ -324,3 +325,39 @@ class AuditInbox(AuditContent, Base):
     __tablename__ = "audit_inbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+
+
+class Officer(Base):
+    """A council officer registered to sign in to the console (`cme officers add`).
+
+    `subject` is the `sub` claim the authority's identity provider gives the person. Removing
+    an officer deletes the row and, with it, every open console session of theirs.
+    """
+
+    __tablename__ = "officers"
+
+    officer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    la_code: Mapped[str] = mapped_column(String(9), index=True)
+    subject: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The same clearance as `cme:sensitive`: sensitive children's cases are shown.
+    sensitive: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleSession(Base):
+    """A signed-in officer's console session. Only the SHA-256 of the cookie's token is
+    kept, so a copy of the database signs no one in."""
+
+    __tablename__ = "console_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(
+        ForeignKey("officers.officer_id", ondelete="CASCADE"), index=True
+    )
+    # The per-session secret every form's csrf_token is derived from.
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The absolute end, whatever the activity; the idle timeout is checked on last_seen_at.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -15,9 +15,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Console, open_context, screenshot, sign_in
 
-# One worker runs every browser test, so one console serves them all (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("browser")
-
 BLOCKING = {"serious", "critical"}
 axe = Axe()
 

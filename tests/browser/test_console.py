@@ -20,9 +20,6 @@ from tests.browser.conftest import (
     sign_in,
 )
 
-# One worker runs every browser test, so one console serves them all (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("browser")
-
 SESSION_COOKIE = "__Host-cme_console"
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 
