@@ -458,10 +458,23 @@ def open_context(browser: Browser, console: Console) -> BrowserContext:
 
 
 @pytest.fixture
-def context(browser: Browser, console: Console) -> Iterator[BrowserContext]:
-    opened = open_context(browser, console)
-    yield opened
-    opened.close()
+def new_page(browser: Browser, console: Console) -> Iterator[Callable[..., Page]]:
+    """A page in a browser profile of its own, as another person's browser, on `console`
+    (the SQLite one unless given); every profile is closed after the test, pass or fail."""
+    opened: list[BrowserContext] = []
+
+    def new(on: Console | None = None) -> Page:
+        opened.append(open_context(browser, on or console))
+        return opened[-1].new_page()
+
+    yield new
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def context(new_page: Callable[..., Page]) -> BrowserContext:
+    return new_page().context
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Console, open_context, screenshot, sign_in
+from tests.browser.conftest import Console, screenshot, sign_in
 
 BLOCKING = {"serious", "critical"}
 axe = Axe()
@@ -62,7 +62,7 @@ def describe(name: str, violations: list[dict[str, Any]]) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
 def test_no_page_has_a_serious_or_critical_accessibility_violation(
-    browser: Browser, console: Console, lang: str
+    new_page: Callable[..., Page], console: Console, lang: str
 ) -> None:
     found: dict[str, list[dict[str, Any]]] = {}
 
@@ -74,21 +74,17 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
         if lang == "en":
             screenshot(page, name)
 
-    context = open_context(browser, console)
-    page = context.new_page()
+    page = new_page()
     page.goto(f"/console/sign-in?lang={lang}")
     scan(page, "sign-in", None)
     sign_in(page, console, console.officers["cleared"].subject)
     for name, test_id in officer_pages(page, console):
         scan(page, name, test_id)
-    context.close()
 
-    stranger = open_context(browser, console)
-    page = stranger.new_page()
+    page = new_page()  # a stranger's browser
     page.goto(f"/console/sign-in?lang={lang}")
     sign_in(page, console, "not-an-officer@example.org")
     scan(page, "not-registered", "not-registered")
-    stranger.close()
 
     # The whole picture, failing or not: the counts by impact on each page.
     for name, violations in found.items():
@@ -100,11 +96,10 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
 
 
 def test_the_scan_finds_a_serious_violation_where_there_is_one(
-    browser: Browser, console: Console
+    new_page: Callable[..., Page],
 ) -> None:
     """The control: a scan that found nothing anywhere must be able to find something."""
-    context = open_context(browser, console)
-    page = context.new_page()
+    page = new_page()
     page.set_content(
         '<html lang="en"><title>Control</title><main><img src="child.png"></main></html>'
     )
@@ -112,4 +107,3 @@ def test_the_scan_finds_a_serious_violation_where_there_is_one(
     found = blocking(axe.run(page).response)
 
     assert [v["id"] for v in found] == ["image-alt"]
-    context.close()

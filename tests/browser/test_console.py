@@ -7,33 +7,27 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from services.store.db import make_engine, session_factory
 from services.store.tables import AuditEvent
-from tests.browser.conftest import (
-    LA,
-    Console,
-    open_context,
-    screenshot,
-    sign_in,
-)
+from tests.browser.conftest import LA, Console, screenshot, sign_in
 
 SESSION_COOKIE = "__Host-cme_console"
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 
 
-def case_link(page: Page, case_id: str) -> str:
+def case_link(case_id: str) -> str:
     return f'[data-testid="worklist"] a[href="/console/cases/{case_id}"]'
 
 
-def outcome_form(page: Page, case_id: str) -> str:
+def outcome_form(case_id: str) -> str:
     return f'form[action="/console/cases/{case_id}/outcome"]'
 
 
 def record_outcome(page: Page, case_id: str, outcome: str, note: str) -> None:
-    form = page.locator(outcome_form(page, case_id))
+    form = page.locator(outcome_form(case_id))
     form.locator("select[name=outcome]").select_option(outcome)
     form.locator("textarea[name=note]").fill(note)
     form.locator("[type=submit]").click()
@@ -65,19 +59,19 @@ def document_statuses(page: Page) -> list[int]:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_an_officer_signs_in_and_closes_a_case_the_api_then_shows_closed(
-    browser: Browser, request: pytest.FixtureRequest, database: str
+    new_page: Callable[..., Page], request: pytest.FixtureRequest, database: str
 ) -> None:
     console: Console = request.getfixturevalue(
         "console" if database == "sqlite" else "postgres_console"
     )
     officer = console.officers["plain"]
     case_id = console.cases["e2e"]
-    page = open_context(browser, console).new_page()
+    page = new_page(console)
 
     sign_in(page, console, officer.subject)
 
     expect(page).to_have_url(f"{console.base_url}/console/cases")
-    page.locator(case_link(page, case_id)).click()
+    page.locator(case_link(case_id)).click()
     expect(page).to_have_url(f"{console.base_url}/console/cases/{case_id}")
     expect(page.get_by_test_id("case-status")).to_contain_text("open")
     record_outcome(page, case_id, "not_traced", "Letters in Welsh and English came back.")
@@ -96,7 +90,6 @@ def test_an_officer_signs_in_and_closes_a_case_the_api_then_shows_closed(
     # ...and the data-protection officer's page shows it.
     page.goto(f"/console/cases/{case_id}/access")
     expect(page.get_by_test_id("access-history")).to_contain_text(officer.subject)
-    page.context.close()
 
 
 def test_a_person_the_provider_knows_but_nobody_registered_sees_only_that(
@@ -119,19 +112,18 @@ def test_a_person_the_provider_knows_but_nobody_registered_sees_only_that(
 
 
 def test_only_an_officer_with_sensitive_clearance_sees_a_sensitive_childs_case(
-    browser: Browser, console: Console
+    new_page: Callable[..., Page], console: Console
 ) -> None:
     case_id = console.cases["sensitive"]
     seen: dict[str, Page] = {}
     for role in ("cleared", "plain"):
-        context = open_context(browser, console)
-        seen[role] = context.new_page()
+        seen[role] = new_page()
         sign_in(seen[role], console, console.officers[role].subject)
 
     cleared, plain = seen["cleared"], seen["plain"]
-    expect(cleared.locator(case_link(cleared, case_id))).to_have_count(1)
-    expect(plain.locator(case_link(plain, case_id))).to_have_count(0)
-    expect(plain.locator(case_link(plain, console.cases["shown"]))).to_have_count(1)
+    expect(cleared.locator(case_link(case_id))).to_have_count(1)
+    expect(plain.locator(case_link(case_id))).to_have_count(0)
+    expect(plain.locator(case_link(console.cases["shown"]))).to_have_count(1)
 
     cleared.goto(f"/console/cases/{case_id}")
     expect(cleared.get_by_test_id("case-status")).to_contain_text("open")
@@ -144,18 +136,15 @@ def test_only_an_officer_with_sensitive_clearance_sees_a_sensitive_childs_case(
     assert refused.status == 404
     expect(plain.get_by_test_id("case-status")).to_have_count(0)
     assert "Gethin" not in plain.content()
-    for page in seen.values():
-        page.context.close()
 
 
 def test_the_second_of_two_concurrent_changes_sees_the_conflict_and_the_current_state(
-    browser: Browser, console: Console
+    new_page: Callable[..., Page], console: Console
 ) -> None:
     case_id = console.cases["conflict"]
     officers = []
     for role in ("plain", "cleared"):
-        context = open_context(browser, console)
-        page = context.new_page()
+        page = new_page()
         sign_in(page, console, console.officers[role].subject)
         page.goto(f"/console/cases/{case_id}")
         expect(page.get_by_test_id("case-status")).to_contain_text("open")
@@ -174,8 +163,6 @@ def test_the_second_of_two_concurrent_changes_sees_the_conflict_and_the_current_
         case = authority.request("GET", f"/v1/local-authorities/{LA}/cme-cases/{case_id}").json()
     # Never a lost update: the first change stands.
     assert (case["outcome"], case["note"]) == ("registered_at_school", "Started at Ysgol Treganna.")
-    for page in officers:
-        page.context.close()
 
 
 def test_welsh_is_chosen_with_lang_and_remembered_until_english_is_chosen(
@@ -225,7 +212,7 @@ def test_an_outcome_is_recorded_with_the_keyboard_alone(
     assert str(skip_link[1]).startswith("#")
     keyboard.press("Enter")  # to the main content, past the navigation
 
-    form = outcome_form(page, case_id)
+    form = outcome_form(case_id)
     focus_until(page, f"{form} select[name=outcome]")
     for _ in range(12):  # the arrow keys walk the options of a focused select
         if page.locator(f"{form} select[name=outcome]").input_value() == "not_traced":
