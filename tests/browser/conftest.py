@@ -37,7 +37,14 @@ from services.store.db import make_engine, session_factory
 from tests.cli import cme, register
 from tests.conftest import POSTGRES_URL, free_port
 from tests.conftest import _admin_connection as admin_connection
-from tests.factories import education_record, encode, health_record, make_case, nhs_number
+from tests.factories import (
+    education_record,
+    encode,
+    health_record,
+    make_case,
+    nhs_number,
+    submission_body,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
@@ -85,9 +92,6 @@ class Console:
     # A role in the tests (e2e, conflict, ...) → the case id reconciliation opened for it.
     cases: dict[str, str]
     reconciliation_id: str
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
 
     def api(self) -> Service:
         """The authority's API client (with sensitive clearance), as a case system uses it."""
@@ -205,25 +209,31 @@ OFFICERS = {
     ),
 }
 
-# One child per role; each test that changes a case has a case of its own.
-_ROLES = ("e2e", "conflict", "keyboard", "shown", "sensitive")
+# One child per role (and name); each test that changes a case has a case of its own.
+_CHILDREN = {
+    "e2e": ("Cerys", "Pritchard"),
+    "conflict": ("Dylan", "Bowen"),
+    "keyboard": ("Elin", "Lloyd"),
+    "shown": ("Ffion", "Rees"),
+    "sensitive": ("Gethin", "Vaughan"),
+}
 
 
 def _health_records() -> list[dict[str, Any]]:
-    family_names = ("Pritchard", "Bowen", "Lloyd", "Rees", "Vaughan")
     records = []
-    for index, (role, family_name) in enumerate(zip(_ROLES, family_names, strict=True), 1):
-        overrides: dict[str, Any] = {
-            "record_id": f"browser-{role}",
-            "nhs_number": nhs_number(4200 + index * 7),
-            "given_name": ("Cerys", "Dylan", "Elin", "Ffion", "Gethin")[index - 1],
-            "family_name": family_name,
-            "former_names": [],
-            "date_of_birth": f"2014-0{index}-1{index}",
-        }
+    for index, (role, (given_name, family_name)) in enumerate(_CHILDREN.items(), 1):
+        record = health_record(
+            index,
+            record_id=f"browser-{role}",
+            nhs_number=nhs_number(4200 + index * 7),
+            given_name=given_name,
+            family_name=family_name,
+            former_names=[],
+            date_of_birth=f"2014-0{index}-1{index}",
+        )
         if role == "sensitive":
-            overrides.update(sensitive=True, address=None)
-        records.append(health_record(index, **overrides))
+            record.update(sensitive=True, address=None)
+        records.append(record)
     return records
 
 
@@ -308,15 +318,7 @@ def _review_case(database_url: str) -> str:
 def _seed(console_url: str, client_id: str, key: Path, board_id: str, board_key: Path) -> str:
     """A health extract pushed and education records uploaded through the API; the
     reconciliation they queue opens one case per role. Returns the reconciliation id."""
-    body = encode(
-        {
-            "submission_id": "6f9b7c38-2c43-4d55-9a55-5f0c3b1b0a11",
-            "lhb_code": LHB,
-            "extract_type": "full",
-            "extracted_at": "2026-01-15T02:00:00Z",
-            "records": _health_records(),
-        }
-    )
+    body = encode(submission_body(_health_records(), lhb_code=LHB))
     with Service(base_url=console_url, client_id=board_id, key_file=board_key) as board:
         pushed = board.request(
             "POST",
@@ -346,7 +348,7 @@ def _cases_by_role(console_url: str, client_id: str, key: Path) -> dict[str, str
         )
         assert listed.status_code == 200, listed.text
     by_record = {case["source"]["record_id"]: case["case_id"] for case in listed.json()["items"]}
-    cases = {role: by_record.get(f"browser-{role}") for role in _ROLES}
+    cases = {role: by_record.get(f"browser-{role}") for role in _CHILDREN}
     missing = [role for role, case_id in cases.items() if case_id is None]
     assert not missing, f"reconciliation opened no case for {missing}: {sorted(by_record)}"
     return {role: str(case_id) for role, case_id in cases.items()}
