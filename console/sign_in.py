@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from console.labels import N_
 from console.web import (
+    SESSION_COOKIE,
     ConsoleRoute,
     Db,
     OfficerSession,
@@ -195,5 +196,5 @@ def sign_out(
     officers.end_session(session=session, signed_in=officer)
     request.state.signed_in = None
     response = RedirectResponse("/console/sign-in", status_code=303)
-    clear_cookie(response, "__Host-cme_console")
+    clear_cookie(response, SESSION_COOKIE)
     return response

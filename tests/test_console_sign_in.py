@@ -301,3 +301,15 @@ def test_without_a_provider_the_sign_in_page_says_how_to_set_one_up(
     assert "CME_OIDC_ISSUER" in page.text
     assert "CME_CONSOLE_DEV_SIGN_IN=1" in page.text
     assert '<html lang="cy">' in page.text
+
+
+def test_a_new_sign_in_clears_sessions_that_ran_out(console: TestClient, db: Session) -> None:
+    officer = register_officer(db)
+    sign_in(console, db, officer)
+    db.execute(update(ConsoleSession).values(expires_at=datetime.now(UTC) - timedelta(hours=1)))
+    db.commit()
+
+    sign_in(console, db, officer)
+
+    db.rollback()
+    assert len(db.scalars(select(ConsoleSession)).all()) == 1

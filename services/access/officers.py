@@ -159,6 +159,8 @@ def start_session(*, session: Session, officer: Officer, lifetime: timedelta) ->
     stored only as its hash)."""
     token = secrets.token_urlsafe(32)
     now = _now()
+    # Sessions that ran out without being presented again go now, whoever's they were.
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
     session.add(
         ConsoleSession(
             token_sha256=token_hash(token),
