@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from console.labels import AUTHORITIES
+
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
 TEMPLATE_DIR = HERE / "templates"
@@ -63,8 +65,16 @@ def environment(language: str) -> Environment:
     locale = Locale.parse(BABEL_LOCALES[language])
     env.filters["date"] = lambda value: _date(value, locale)
     env.filters["datetime"] = lambda value: _datetime(value, locale)
-    env.globals["N_"] = lambda message: message
+    env.globals["authority"] = lambda code: _authority(code, language)
     return env
+
+
+def _authority(code: str | None, language: str) -> str:
+    """An authority's name in the page's language; `england` and unknown codes as given."""
+    if code is None:
+        return ""
+    name = AUTHORITIES.get(code)
+    return code if name is None else translations(language).gettext(name)
 
 
 def _date(value: date | datetime | str | None, locale: Locale) -> str:
@@ -80,7 +90,8 @@ def _date(value: date | datetime | str | None, locale: Locale) -> str:
 def _datetime(value: datetime | None, locale: Locale) -> str:
     if value is None:
         return ""
-    return format_datetime(value, format="medium", tzinfo=LOCAL_TIME, locale=locale)
+    # The day as the date filter writes it, then the time to the minute.
+    return format_datetime(value, "d MMMM y, HH:mm", tzinfo=LOCAL_TIME, locale=locale)
 
 
 def gettext(language: str, message: str, **values: Any) -> str:

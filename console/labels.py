@@ -130,3 +130,30 @@ CLOCKS = {
     "transfer": N_("Transfers awaiting take-up"),
     "review": N_("Reviews waiting"),
 }
+
+# The authorities' names as schemas/reference/organisations.csv gives them in English; the
+# Welsh catalogue holds each council's own Welsh name.
+AUTHORITIES = {
+    "W06000001": N_("Isle of Anglesey"),
+    "W06000002": N_("Gwynedd"),
+    "W06000003": N_("Conwy"),
+    "W06000004": N_("Denbighshire"),
+    "W06000005": N_("Flintshire"),
+    "W06000006": N_("Wrexham"),
+    "W06000023": N_("Powys"),
+    "W06000008": N_("Ceredigion"),
+    "W06000009": N_("Pembrokeshire"),
+    "W06000010": N_("Carmarthenshire"),
+    "W06000011": N_("Swansea"),
+    "W06000012": N_("Neath Port Talbot"),
+    "W06000013": N_("Bridgend"),
+    "W06000014": N_("Vale of Glamorgan"),
+    "W06000016": N_("Rhondda Cynon Taf"),
+    "W06000024": N_("Merthyr Tydfil"),
+    "W06000018": N_("Caerphilly"),
+    "W06000019": N_("Blaenau Gwent"),
+    "W06000020": N_("Torfaen"),
+    "W06000021": N_("Monmouthshire"),
+    "W06000022": N_("Newport"),
+    "W06000015": N_("Cardiff"),
+}

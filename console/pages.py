@@ -17,8 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session as OrmSession
 
 from console import labels
+from console.i18n import gettext
 from console.labels import N_
 from console.web import (
+    UNREADABLE,
     ConsoleRoute,
     Db,
     OfficerSession,
@@ -27,9 +29,11 @@ from console.web import (
     render,
     require_csrf,
 )
+from console.web import (
+    language as environment_language,
+)
 from schemas.cases import CasePatch
 from schemas.codes import OUTCOMES
-from schemas.organisations import local_authority_codes, organisation
 from services.access.officers import SignedIn
 from services.caller import Caller
 from services.cases import access_history, worklist
@@ -81,11 +85,7 @@ def _optional(value: str | None, known: Any) -> str | None:
     if not value:
         return None
     if value not in known:
-        raise Refusal(
-            400,
-            N_("The request could not be read"),
-            N_("Something in the address or the form was not as expected. Go back and try again."),
-        )
+        raise Refusal(400, *UNREADABLE)
     return value
 
 
@@ -130,10 +130,10 @@ def _case_page(
     **context: Any,
 ) -> Response:
     case = cases.get_case(session=session, caller=caller, case_id=case_id)
+    language = environment_language(request)
     receiving = sorted(
-        (code, organisation(code).name)  # type: ignore[union-attr]
-        for code in local_authority_codes()
-        if code != caller.org_code
+        (code for code in labels.AUTHORITIES if code != caller.org_code),
+        key=lambda code: gettext(language, labels.AUTHORITIES[code]),
     )
     return render(
         request,
@@ -142,7 +142,7 @@ def _case_page(
             "case": case_out(case),
             "etag": cases.etag(case),
             "clock": worklist.clocks(case, now=datetime.now(UTC)),
-            "receiving_authorities": sorted(receiving, key=lambda pair: pair[1]),
+            "receiving_authorities": receiving,
             "england": ENGLAND,
             "outcome_codes": OUTCOMES,
             "under_review": case.status == "open" and case.reason == worklist.REVIEW,

@@ -19,8 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session as OrmSession
 
 from console import labels
-from console.i18n import LANGUAGES, chosen_language, environment
-from schemas.organisations import organisation
+from console.i18n import LANGUAGES, chosen_language, environment, gettext
 from services.access import officers
 from services.access.officers import SignedIn
 from services.caller import Caller
@@ -65,7 +64,7 @@ _SERVICE_ERRORS = {
     404: (labels.N_("Not found"), labels.N_("There is no such page or case for your authority.")),
     409: (labels.N_("Not possible now"), labels.N_("The case has changed: read it again.")),
 }
-_UNREADABLE = (
+UNREADABLE = (
     labels.N_("The request could not be read"),
     labels.N_("Something in the address or the form was not as expected. Go back and try again."),
 )
@@ -103,12 +102,12 @@ class ConsoleRoute(APIRoute):
                     status=refusal.status,
                 )
             except RequestValidationError:
-                title, detail = _UNREADABLE
+                title, detail = UNREADABLE
                 response = render(
                     request, "error.html", {"title": title, "detail": detail}, status=400
                 )
             except ServiceError as error:
-                title, detail = _SERVICE_ERRORS.get(error.status, _UNREADABLE)
+                title, detail = _SERVICE_ERRORS.get(error.status, UNREADABLE)
                 response = render(
                     request, "error.html", {"title": title, "detail": detail}, status=error.status
                 )
@@ -138,12 +137,11 @@ def render(
     lang = language(request)
     settings = settings_of(request)
     signed_in: SignedIn | None = getattr(request.state, "signed_in", None)
-    authority = organisation(signed_in.la_code) if signed_in else None
     page = environment(lang).get_template(template)
     html = page.render(
         lang=lang,
         officer=signed_in,
-        authority_name=authority.name if authority else "",
+        authority_name=gettext(lang, labels.AUTHORITIES[signed_in.la_code]) if signed_in else "",
         csrf_token=officers.csrf_token(signed_in.csrf_secret) if signed_in else "",
         dev_sign_in=settings.console_dev_sign_in,
         language_links=_language_links(request),

@@ -367,5 +367,7 @@ def test_welsh_is_chosen_remembered_and_written_throughout(
     assert '<html lang="cy">' in remembered.text
     assert "1 Mawrth 2014" in remembered.text
     assert "Allgofnodi" in remembered.text
+    assert "Siân Prydderch, Caerdydd" in remembered.text
+    assert f'<option value="{SWANSEA}">Abertawe</option>' in remembered.text
     assert '<html lang="en">' in back.text
     assert "1 March 2014" in console.get(f"/console/cases/{case.case_id}").text

@@ -8,13 +8,15 @@ fuzzy), fails the test and names it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from console.i18n import HERE, KEYWORDS, catalogue_path, environment, gettext, translations
+from console.labels import AUTHORITIES
+from schemas.organisations import local_authority_codes, organisation
 
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
@@ -86,3 +88,18 @@ def test_dates_are_written_as_each_language_writes_them() -> None:
     assert environment("cy").filters["date"](day) == "6 Rhagfyr 2026"
     assert environment("en").filters["date"](day) == "6 December 2026"
     assert gettext("cy", "Sign in") == "Mewngofnodi"
+    winter = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 14, 5, tzinfo=UTC)  # shown on the clock in Wales: BST
+    assert environment("cy").filters["datetime"](winter) == "6 Rhagfyr 2026, 14:05"
+    assert environment("en").filters["datetime"](summer) == "1 July 2026, 15:05"
+
+
+def test_every_authority_is_named_in_both_languages() -> None:
+    assert {
+        code: organisation(code).name  # type: ignore[union-attr]
+        for code in local_authority_codes()
+    } == AUTHORITIES
+    assert gettext("cy", AUTHORITIES["W06000011"]) == "Abertawe"
+    welsh_page = environment("cy").from_string("{{ authority('W06000015') }}")
+    assert welsh_page.render() == "Caerdydd"
+    assert environment("en").from_string("{{ authority('england') }}").render() == "england"
