@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from services.store.db import make_engine, session_factory
 from services.store.tables import AuditEvent
-from tests.browser.conftest import LA, Console, screenshot, sign_in
+from tests.browser.conftest import Console, screenshot, sign_in
+from tests.browser.seed import LA
 
 SESSION_COOKIE = "__Host-cme_console"
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
