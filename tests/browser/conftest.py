@@ -236,7 +236,9 @@ def running_console(work: Path, database_url: str, issuer: str) -> Iterator[Cons
             officers=OFFICERS,
             cases={
                 **cases_by_role(base_url, authority.client_id, authority.private_key),
-                "review": review_case(database_url),
+                # One to look at (the scans), one to decide (a test settles it).
+                "review": review_case(database_url, record_id="browser-review"),
+                "decide": review_case(database_url, record_id="browser-decide"),
             },
             reconciliation_id=run_id,
         )

@@ -143,7 +143,8 @@ REVIEW_CANDIDATES = [
 ]
 
 
-def review_case(database_url: str) -> str:
+def review_case(database_url: str, *, record_id: str) -> str:
+    """A possible match of the health record `record_id` with both REVIEW_CANDIDATES."""
     engine = make_engine(database_url)
     try:
         with session_factory(engine)() as session:
@@ -153,7 +154,7 @@ def review_case(database_url: str) -> str:
                 reason="possible_match_needs_review",
                 candidates=REVIEW_CANDIDATES,
                 source_lhb_code=LHB,
-                source_record_id="browser-review",
+                source_record_id=record_id,
                 child={
                     "given_name": "Hafwen",
                     "family_name": "Thomas",

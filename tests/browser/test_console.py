@@ -256,3 +256,25 @@ def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
     context.add_cookies(kept)  # type: ignore[arg-type]
     page.goto("/console/cases")
     expect(page.get_by_test_id("worklist")).to_have_count(0)
+
+
+def test_an_officer_settles_a_possible_match_after_comparing_the_candidates(
+    signed_in: Callable[[str], Page], console: Console
+) -> None:
+    case_id = console.cases["decide"]
+    page = signed_in("plain")
+    page.goto(f"/console/cases/{case_id}/review")
+
+    candidates = page.get_by_test_id("candidates")
+    for education_record_id in ("upn-review-1", "upn-review-2"):
+        expect(candidates).to_contain_text(education_record_id)
+    expect(candidates).to_contain_text("81%")
+    expect(page.get_by_test_id("match-weights")).to_contain_text("-4.6")
+    decision = page.locator(f'form[action="/console/cases/{case_id}/review"]')
+    decision.get_by_label("upn-review-1").check()
+    decision.locator("[type=submit]").click()
+
+    expect(page.get_by_test_id("case-status")).to_contain_text("closed")
+    with console.api() as authority:
+        case = authority.request("GET", f"/v1/local-authorities/{LA}/cme-cases/{case_id}").json()
+    assert (case["status"], case["outcome"]) == ("closed", "registered_at_school")
