@@ -326,6 +326,10 @@ def signed_in(page: Page, console: Console) -> Callable[[str], Page]:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save the page for the README (docs/screenshots), at the fixed viewport."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=False, animations="disabled")
+    """Take the page at the fixed viewport; with CME_TEST_SCREENSHOTS=1 save it for the
+    README (docs/screenshots). Opt-in, so an ordinary run leaves the working tree clean."""
+    image = page.screenshot(full_page=False, animations="disabled")
+    assert image.startswith(b"\x89PNG"), f"screenshot {name} is not a PNG"
+    if os.environ.get("CME_TEST_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / f"{name}.png").write_bytes(image)
