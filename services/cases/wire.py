@@ -116,6 +116,10 @@ def _candidate(candidate: Mapping[str, Any]) -> dict[str, Any]:
         # A float on the wire even when stored as a whole number (1 -> 1.0), as the model.
         "match_probability": float(candidate["match_probability"]),
         "agreement": dict(candidate["agreement"]),
+        # As the model: floats, and empty for candidates stored before weights were kept.
+        "match_weights": {
+            name: float(weight) for name, weight in candidate.get("match_weights", {}).items()
+        },
     }
 
 
