@@ -88,14 +88,22 @@ class Console:
         return Service(base_url=self.base_url, client_id=self.client_id, key_file=self.client_key)
 
 
+# Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio event loop
+# running in the main thread while it is started, and any later test in the same worker
+# that calls asyncio.run() would then fail. Ending it with the module ends that loop.
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
+def browser_installed() -> None:
+    """Playwright and Chromium are there (checked before any server is started for them)."""
+    if importlib.util.find_spec("playwright") is None:
         unavailable("Playwright is not installed")
     if not CHROMIUM.exists():
         unavailable(f"no Chromium at {CHROMIUM}")
+
+
+@pytest.fixture(scope="module")
+def browser(browser_installed: None) -> Iterator[Browser]:
+    from playwright.sync_api import Error, sync_playwright
+
     with sync_playwright() as playwright:
         try:
             launched = playwright.chromium.launch(
@@ -246,7 +254,7 @@ def running_console(work: Path, database_url: str, issuer: str) -> Iterator[Cons
 
 @pytest.fixture(scope="session")
 def console(
-    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
+    browser_installed: None, provider: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
     """The console on SQLite, which every browser test uses."""
     work = tmp_path_factory.mktemp("console")
@@ -256,7 +264,7 @@ def console(
 
 @pytest.fixture(scope="session")
 def postgres_console(
-    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory
+    browser_installed: None, provider: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
     """The console on a PostgreSQL database of its own (the suite's shared one is emptied
     after every test that uses it), for the end-to-end test to run on both databases."""
