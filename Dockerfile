@@ -10,6 +10,7 @@ COPY schemas ./schemas
 COPY services ./services
 COPY migrations ./migrations
 COPY cli ./cli
+COPY console ./console
 # The same wheel `.ci/smoke` builds and proves: installed without extras, dependencies from
 # pyproject.toml only.
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
