@@ -26,7 +26,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.logs import request_id_var
-from services.store.db import single_read
+from services.store.db import single_read, transaction
 
 
 def _session(request: Request) -> Iterator[OrmSession]:
@@ -35,13 +35,8 @@ def _session(request: Request) -> Iterator[OrmSession]:
     call; it commits once, after the route returns and before the response is sent, so a
     failure at commit becomes an error response, never a 2xx. FastAPI runs this exit
     outside the threadpool's limit, so a commit never waits behind other requests."""
-    with request.app.state.sessions() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(request.app.state.sessions) as session:
+        yield session
 
 
 Session = Annotated[OrmSession, Depends(_session, scope="function")]

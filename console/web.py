@@ -170,7 +170,9 @@ def _language_links(request: Request) -> dict[str, str]:
 
 def _unit_of_work(request: Request) -> Iterator[OrmSession]:
     """One transaction per request, committed once after the page is made and before it
-    is sent; anything raised rolls it back."""
+    is sent; anything raised rolls it back. Not `services.store.db.transaction`: a page
+    that refuses a change rolls back mid-request and goes on reading, which an enclosing
+    `session.begin()` block would not survive."""
     with request.app.state.sessions() as session:
         try:
             yield session
