@@ -151,7 +151,7 @@ def failures(dataset: str) -> None:
         kind = "WRONG-LISTING" if wrong_listing else "WRONG-LINK" if wrong_link else "review"
         print(f"{kind} {health_id} partner={case.partner[health_id]}")
         partner = case.partner[health_id]
-        if wrong_listing and partner is not None:
+        if partner is not None and not wrong_link:
             true_pair = scored.get((health_id, partner))
             print(f"    true pair: {agreement.get((health_id, partner))}")
             if true_pair is None:

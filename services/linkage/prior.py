@@ -123,6 +123,7 @@ _RATES = {  # probability of each error in the education copy of a matched child
     "surname_change": 0.02,
     "hyphenated": 0.02,
     "transposed": 0.005,
+    "half_transposed": 0.005,
     "day_month_swap": 0.01,
     "dob_digit": 0.01,
     "moved": 0.10,
@@ -204,6 +205,10 @@ def _education_copy(rng: random.Random, child: PersonRecord, record_id: str) -> 
         family = f"{family}-{rng.choice(_COMMON_SURNAMES)[0]}"
     if hit["transposed"]:
         given, family = family, given
+    elif hit["half_transposed"]:
+        # The surname keyed into the given-name box, the surname box then holding something
+        # else (a middle name, a new partner's surname).
+        given, family = family, child.middle_names or rng.choice(_COMMON_SURNAMES)[0]
     if hit["day_month_swap"] and dob.day <= 12 and dob.day != dob.month:
         dob = date(dob.year, dob.day, dob.month)
     if hit["dob_digit"]:

@@ -332,3 +332,20 @@ def test_two_plausible_candidates_still_go_to_review(
 
     assert outcome.status == "review"
     assert {c.education_record_id for c in outcome.review_candidates} == {"e-1", "e-2"}
+
+
+def test_a_surname_keyed_into_the_given_name_box_links(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    # Half a transposition: the surname in the given-name box, the surname box holding
+    # something else. At the same home with the same birth date an officer would settle
+    # it at a glance.
+    health = child("h-1")
+    education = child("e-1", given_name="Pritchard", family_name="Watkins")
+
+    outcome = run(background, [health], [education]).outcome_for("h-1")
+
+    assert outcome.match is not None
+    assert outcome.match.education_record_id == "e-1"
+    assert outcome.match.agreement["given_name"] == "swapped"
+    assert outcome.match.agreement["family_name"] == "different"
