@@ -189,7 +189,7 @@ def failures(dataset: str) -> None:
 def main() -> None:
     print("Linkage TUNING data (what the engine was tuned on; not evidence of quality)")
     header = (
-        f"{'dataset':<20}{'engine':<20}{'listed':>7}{'def-prec':>9}{'recall':>8}"
+        f"{'dataset':<28}{'engine':<20}{'listed':>7}{'def-prec':>9}{'recall':>8}"
         f"{'review':>8}{'unm-lnk':>8}{'wrong':>6}"
     )
     print(header)
@@ -204,7 +204,7 @@ def main() -> None:
             )
             m = json.loads(completed.stdout.strip().splitlines()[-1])
             print(
-                f"{dataset + ' (tuning)':<20}{ENGINE_LABELS[engine]:<20}{m['definite']:>7}"
+                f"{dataset + ' (tuning)':<28}{ENGINE_LABELS[engine]:<20}{m['definite']:>7}"
                 f"{m['definite_precision']:>9.4f}{m['recall']:>8.4f}{m['review_share']:>8.2%}"
                 f"{m['unmatchable_linked']:>8}{m['wrong_links']:>6}"
             )
