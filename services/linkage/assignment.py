@@ -69,6 +69,7 @@ _IDENTITY_FIELDS = ("given_name", "family_name", "date_of_birth")
 _CLEAR: frozenset[AgreementLabel] = frozenset({"exact", "equivalent"})
 _NEAR: frozenset[AgreementLabel] = frozenset({"fuzzy", "partial", "swapped"})
 _CLEAR_ADDRESS: frozenset[AgreementLabel] = frozenset({"exact", "fuzzy"})
+_SAME_POSTCODE: frozenset[AgreementLabel] = frozenset({"exact", "fuzzy", "missing"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,26 +160,47 @@ def _sole_candidates(pairs: list[ScoredPair]) -> list[ScoredPair]:
 
 
 def _same_residence(agreement: Mapping[str, AgreementLabel]) -> bool:
-    return agreement.get("postcode") == "exact" and agreement.get("address") in _CLEAR_ADDRESS
+    # The address agreeing with the postcode one character off, or absent on one side, is
+    # still the same home: the residence comparison scores it so too.
+    return (
+        agreement.get("postcode") in _SAME_POSTCODE and agreement.get("address") in _CLEAR_ADDRESS
+    )
 
 
 def clear_identity(agreement: Mapping[str, AgreementLabel]) -> bool:
     """Names and date of birth leave little doubt on their own: each exact or an equivalent
     form (nickname, Welsh/English, middle name, former surname), except at most one that
     is near (a typo, half of a double-barrelled surname, one digit off, day and month
-    swapped); and sex not contradicted. A different address never counts against: children
-    move house. An unchanged home buys a little more room, never for the given name: two
-    near fields, or a surname changed with no former name recorded."""
+    swapped, a name in the other name's box); and sex not contradicted. A different address
+    never counts against: children move house. An unchanged home buys a little more room
+    (`_explained_at_home`), never for the given name."""
     if agreement.get("sex") == "different":
         return False
     home = _same_residence(agreement)
     off = [field for field in _IDENTITY_FIELDS if agreement.get(field) not in _CLEAR]
     for field in off:
         label = agreement.get(field)
-        changed_surname = field == "family_name" and label == "different" and home
-        if label not in _NEAR and not changed_surname:
+        if label not in _NEAR and not (home and _explained_at_home(field, label, agreement)):
             return False
     return len(off) <= (2 if home else 1)
+
+
+def _explained_at_home(
+    field: str, label: AgreementLabel | None, agreement: Mapping[str, AgreementLabel]
+) -> bool:
+    """What a pair at the same home may lack and still be one child: a surname changed with
+    no former name recorded; a field one side never recorded (missing is no evidence either
+    way); a date of birth keyed wrongly when both names agree, since no two children of one
+    household share a name. Never the given name: it is what tells twins apart."""
+    if field == "given_name":
+        return False
+    if label == "missing":
+        return True
+    if field == "family_name":
+        return label == "different"
+    return label == "different" and all(
+        agreement.get(name) in _CLEAR for name in ("given_name", "family_name")
+    )
 
 
 def sole_candidate_bayes_factor(*, linked: int, n_health: int, n_education: int) -> float:

@@ -58,6 +58,18 @@ def _names_transposed() -> str:
     )
 
 
+def _name_in_the_other_field() -> str:
+    # One name keyed into the other's box while the box it left holds something else (a
+    # middle name, a new surname, a slip): half a transposition, which the both-ways test
+    # above never sees. Either direction is the same one piece of evidence (a name that
+    # crossed boxes), so only the given-name comparison weighs it: scored by both, the one
+    # agreement would count twice.
+    return (
+        f'(jaro_winkler_similarity("given_name_l", "family_name_r") >= {NAME_CLOSE}'
+        f' OR jaro_winkler_similarity("given_name_r", "family_name_l") >= {NAME_CLOSE})'
+    )
+
+
 def _jaccard_at_least_close(column: str) -> str:
     """Token Jaccard >= ADDRESS_CLOSE. Tokens are distinct within a record, so the union
     is |l| + |r| - |l & r| and the test becomes integer arithmetic; the cheap size test in
@@ -113,6 +125,7 @@ FIELD_COMPARISONS: tuple[FieldComparison, ...] = (
             # Rhys/Reece): heard at a counter, written down two ways.
             Level("sounds alike", "fuzzy", '"given_phonetic_l" = "given_phonetic_r"'),
             Level("given and family transposed", "swapped", _names_transposed()),
+            Level("a name in the other name's field", "swapped", _name_in_the_other_field()),
             Level(f"Jaro-Winkler >= {NAME_NEAR}", "fuzzy", f"{_jw('given_name')} >= {NAME_NEAR}"),
         ),
     ),

@@ -123,6 +123,7 @@ _RATES = {  # probability of each error in the education copy of a matched child
     "surname_change": 0.02,
     "hyphenated": 0.02,
     "transposed": 0.005,
+    "half_transposed": 0.005,
     "day_month_swap": 0.01,
     "dob_digit": 0.01,
     "moved": 0.10,
@@ -131,6 +132,13 @@ _RATES = {  # probability of each error in the education copy of a matched child
     "no_address": 0.05,
     "postcode_slip": 0.02,
     "sex_error": 0.005,
+    # A field wholly different for the same child. Rare, but not as rare as a population
+    # without them would have the prior say (m ~ 0.0003, so one such field vetoed any link
+    # however well the rest agreed): a surname changed with no former name recorded, a
+    # given name the child is known by that no table lists, a birth date keyed wrongly.
+    "surname_unrecorded": 0.01,
+    "known_as": 0.01,
+    "dob_miskeyed": 0.005,
 }
 
 
@@ -204,10 +212,18 @@ def _education_copy(rng: random.Random, child: PersonRecord, record_id: str) -> 
         family = f"{family}-{rng.choice(_COMMON_SURNAMES)[0]}"
     if hit["transposed"]:
         given, family = family, given
+    elif hit["half_transposed"]:
+        # The surname keyed into the given-name box, the surname box then holding something
+        # else (a middle name, a new partner's surname).
+        given, family = family, child.middle_names or rng.choice(_COMMON_SURNAMES)[0]
     if hit["day_month_swap"] and dob.day <= 12 and dob.day != dob.month:
         dob = date(dob.year, dob.day, dob.month)
     if hit["dob_digit"]:
         dob = dob.replace(day=(dob.day % 28) + 1)
+    if hit["known_as"]:
+        given = rng.choice(_EXTRA_GIVEN)
+    if hit["dob_miskeyed"]:
+        dob = date(2009, 9, 1) + timedelta(days=rng.randrange(12 * 365))
     postcode, address, sex = child.postcode or "", child.address_lines, child.sex
     if hit["moved"]:
         # Four in ten moves stay within the sector (the next street, the same estate).
@@ -227,7 +243,9 @@ def _education_copy(rng: random.Random, child: PersonRecord, record_id: str) -> 
         postcode=None if hit["no_postcode"] else postcode,
         address_lines=() if hit["no_address"] else address,
     )
-    if hit["surname_change"]:
+    if hit["surname_unrecorded"]:
+        copy = replace(copy, family_name=rng.choice(_COMMON_SURNAMES)[0])
+    elif hit["surname_change"]:
         # Health still knows the birth surname as a former name.
         copy = replace(
             copy,

@@ -164,6 +164,29 @@ def test_an_unchanged_home_allows_two_slips_or_a_changed_surname() -> None:
     assert not clear_identity(_labels("exact", "different", "exact", "exact"))
 
 
+def test_a_postcode_slip_or_gap_with_the_address_agreeing_is_still_home() -> None:
+    slip = _labels("exact", "different", "exact", "exact") | {"postcode": "fuzzy"}
+    gap = _labels("exact", "different", "exact", "exact") | {"postcode": "missing"}
+    slip_elsewhere = slip | {"address": "partial"}
+    assert clear_identity(slip | {"address": "fuzzy"})
+    assert clear_identity(gap | {"address": "exact"})
+    assert not clear_identity(slip_elsewhere)
+
+
+def test_at_home_a_wrong_birth_date_is_allowed_only_with_both_names_agreeing() -> None:
+    assert clear_identity(_labels("exact", "equivalent", "different", "missing", home=True))
+    assert not clear_identity(_labels("exact", "exact", "different", "exact"))
+    assert not clear_identity(_labels("fuzzy", "exact", "different", "exact", home=True))
+    assert not clear_identity(_labels("exact", "fuzzy", "different", "exact", home=True))
+
+
+def test_at_home_a_field_never_recorded_is_no_evidence_but_the_given_name_must_agree() -> None:
+    assert clear_identity(_labels("exact", "missing", "exact", "exact", home=True))
+    assert clear_identity(_labels("exact", "different", "missing", "exact", home=True))
+    assert not clear_identity(_labels("missing", "exact", "exact", "exact", home=True))
+    assert not clear_identity(_labels("fuzzy", "different", "missing", "exact", home=True))
+
+
 def test_a_weak_sole_candidate_is_shown_rather_than_the_child_listed() -> None:
     # 0.002 as one pair of n x n; the only record that could be theirs: odds x 100.
     result = review_sole(

@@ -332,3 +332,42 @@ def test_two_plausible_candidates_still_go_to_review(
 
     assert outcome.status == "review"
     assert {c.education_record_id for c in outcome.review_candidates} == {"e-1", "e-2"}
+
+
+def test_a_surname_keyed_into_the_given_name_box_links(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    # Half a transposition: the surname in the given-name box, the surname box holding
+    # something else. At the same home with the same birth date an officer would settle
+    # it at a glance.
+    health = child("h-1")
+    education = child("e-1", given_name="Pritchard", family_name="Watkins")
+
+    outcome = run(background, [health], [education]).outcome_for("h-1")
+
+    assert outcome.match is not None
+    assert outcome.match.education_record_id == "e-1"
+    assert outcome.match.agreement["given_name"] == "swapped"
+    assert outcome.match.agreement["family_name"] == "different"
+
+
+def test_one_wholly_different_field_does_not_veto_a_pair(
+    background: tuple[list[PersonRecord], list[PersonRecord]],
+) -> None:
+    # Surname changed with no former name recorded, moved house since, and the birth date
+    # one digit off: given name and sex still agree. Not for accepting outright, but not
+    # to be listed "not found" either: shown to an officer. Under a prior that took a
+    # wholly different surname as next to impossible she was listed.
+    health = child("h-1")
+    education = child(
+        "e-1",
+        family_name="Watkins",
+        date_of_birth=date(2015, 3, 5),
+        postcode="SA1 1AA",
+        address_lines=("3 Stryd Fawr",),
+    )
+
+    outcome = run(background, [health], [education]).outcome_for("h-1")
+
+    assert outcome.status == "review"
+    assert [c.education_record_id for c in outcome.review_candidates] == ["e-1"]
