@@ -88,11 +88,14 @@ class SubmissionStream:
         problems += self._problems
         known = set(problems)
         self._seen_ids.clear()
-        # Repeated record_ids were found on the way; the rules judge the dates here.
-        facts = (
-            (None, date.fromordinal(born) if born != _NO_DATE else None) for born in self._births
-        )
-        rule_problems = islice(self._rules.check_facts(self._upload_date(), facts), MAX_PROBLEMS)
+        # Repeated record_ids were found on the way; the rules judge the dates here, one by
+        # one only when some date of birth is after the upload's date.
+        upload_date = self._upload_date()
+        births = self._births
+        if upload_date is not None and max(births, default=_NO_DATE) <= upload_date.toordinal():
+            births = array("l")
+        facts = ((None, date.fromordinal(born) if born != _NO_DATE else None) for born in births)
+        rule_problems = islice(self._rules.check_facts(upload_date, facts), MAX_PROBLEMS)
         repeated = (duplicate_record_id(index) for index in self._repeated)
         problems += [p for p in (*repeated, *rule_problems) if p not in known]
         if problems or envelope is None:
@@ -111,7 +114,7 @@ class SubmissionStream:
             return
         slab.records = len(records)
         self._count += len(records)
-        self._keep_facts(slab.first, ((r.record_id, r.date_of_birth) for r in records))
+        self._keep_valid(slab.first, records)
         # A repeated record_id stops storing at once: its row would collide with the first.
         if not self._problems and not self._repeated:
             yield records
@@ -132,6 +135,16 @@ class SubmissionStream:
         # A repeated record_id stops storing at once: its row would collide with the first.
         if not self._problems and not self._repeated:
             yield records
+
+    def _keep_valid(self, first: int, records: list[HealthRecordIn]) -> None:
+        """`_keep_facts` for valid records, a batch at once: only a batch with a repeated
+        record_id is gone through one by one, to find which."""
+        ids = [record.record_id for record in records]
+        if len(set(ids)) < len(ids) or not self._seen_ids.isdisjoint(ids):
+            self._keep_facts(first, ((r.record_id, r.date_of_birth) for r in records))
+            return
+        self._seen_ids.update(ids)
+        self._births.extend([record.date_of_birth.toordinal() for record in records])
 
     def _keep_facts(self, first: int, facts: Iterable[tuple[str | None, date | None]]) -> None:
         seen, births = self._seen_ids, self._births
