@@ -215,20 +215,6 @@ def test_a_repeated_key_in_a_late_slab_refuses_the_whole_submission(
     assert _stored(db) == (0, 0)
 
 
-@pytest.mark.usefixtures("batches_of_three")
-def test_an_invalid_record_in_a_slab_is_reported_with_its_pointer(
-    http: TestClient, board: Credentials, db: Session
-) -> None:
-    records = _records(10)
-    records[4]["nhs_number"] = "9990001234"  # fails the check digit
-
-    response = post_submission(http, board, _compact(submission_body(records)))
-
-    assert response.status_code == 422, response.text
-    assert [e["pointer"] for e in response.json()["errors"]] == ["/records/4/nhs_number"]
-    assert _stored(db) == (0, 0)
-
-
 def test_a_pretty_printed_submission_is_read_exactly_and_accepted(
     http: TestClient, board: Credentials, db: Session
 ) -> None:
