@@ -19,9 +19,9 @@ from starlette.requests import Request
 from services.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
 from services.intake.received import ReceivedBody
 
-_INFLATE_STEP = 1 << 20
+_INFLATE_STEP = 1 << 18
 # Parts of a streamed body handed to a worker thread at once.
-_HAND_OFF = 1 << 20
+_HAND_OFF = 1 << 18
 # Gzip bodies inflated at once, per process: each may take up to the body limit in memory.
 _CONCURRENT_INFLATIONS = 2
 

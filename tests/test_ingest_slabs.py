@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import services.intake.streamed
+import services.intake.submissions
+import services.store.bulk
 from services.intake.rules import UploadRules
 from services.intake.slabs import Slab, cut_slabs
 from services.intake.streamed import SubmissionStream
@@ -242,3 +244,28 @@ def test_slabs_hold_a_batch_whatever_parts_the_body_arrives_in(part: int) -> Non
 def test_what_start_up_made_is_kept_out_of_the_collectors_sight(http: TestClient) -> None:
     # A large ingest makes millions of objects; full collections then skip these.
     assert gc.get_freeze_count() > 0
+
+
+@pytest.mark.usefixtures("batches_of_three")
+def test_records_sent_again_replace_their_rows_with_one_delete_for_many_batches(
+    http: TestClient, board: Credentials, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert post_submission(http, board, _compact(submission_body(_records(10)))).status_code == 201
+    deletes: list[int] = []
+    real = services.store.bulk.delete_health_records
+
+    def counted(session: Session, *, lhb_code: str, record_ids: list[str]) -> None:
+        deletes.append(len(record_ids))
+        real(session, lhb_code=lhb_code, record_ids=record_ids)
+
+    monkeypatch.setattr(services.intake.submissions, "delete_health_records", counted)
+    again = submission_body(_records(10), extract_type="delta")
+
+    response = post_submission(http, board, _compact(again))
+
+    assert response.status_code == 201, response.text
+    assert deletes == [10]  # four batches of validation, one DELETE
+    assert _stored(db) == (2, 10)
+    stored_by = set(db.scalars(select(HealthRecord.submission_id)))
+    db.rollback()
+    assert stored_by == {again["submission_id"]}

@@ -27,7 +27,7 @@ from services.intake.rules import UploadRules, duplicate_record_id, raw_date, ra
 from services.intake.scan import Member, malformed, scan_upload
 from services.intake.slabs import Slab
 
-BATCH = 1000
+BATCH = 100
 MAX_PROBLEMS = 1000
 _RECORDS = TypeAdapter(list[HealthRecordIn])
 _NO_DATE = 0

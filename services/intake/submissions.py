@@ -40,6 +40,8 @@ from services.store.tables import HealthRecord, Submission
 
 log = logging.getLogger(__name__)
 _RULES = UploadRules(date_field="extracted_at")
+# Records whose old rows are deleted at once when a board sends records again.
+_REPLACED_AT_ONCE = 2000
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,9 @@ class _Loading:
         self._not_school_age = 0
         self._deceased: list[str] = []
         self._sensitive: list[str] = []
+        # Replacing: records waiting for their old rows to be deleted (see `_replace`).
+        self._sent_again: list[str] = []
+        self._waiting: list[HealthRecordIn] = []
 
     def add(self, records: list[HealthRecordIn]) -> None:
         earliest, latest = self._born
@@ -203,17 +208,33 @@ class _Loading:
                 retained.append(record)
                 self._by_la[record.local_authority_code] += 1
         self._count += len(records)
-        lhb, submission_id = self._row.lhb_code, self._row.submission_id
-        if self._replacing:
-            # Records sent again (moved authority, corrected, died, aged out) replace the
-            # old row, which must go before the new one is copied in (one per record_id).
-            ids = [record.record_id for record in records]
+        if not self._replacing:
+            self._store(retained)
+            return
+        self._sent_again += [record.record_id for record in records]
+        self._waiting += retained
+        if len(self._sent_again) >= _REPLACED_AT_ONCE:
+            self._replace()
+
+    def _replace(self) -> None:
+        """Records sent again (moved authority, corrected, died, aged out) replace the old
+        row, which must go before the new one is copied in (one per record_id): one DELETE
+        for many validated batches, since each ends the open COPY."""
+        if self._sent_again:
             self._rows.pause()
-            delete_health_records(self._session, lhb_code=lhb, record_ids=ids)
+            delete_health_records(
+                self._session, lhb_code=self._row.lhb_code, record_ids=self._sent_again
+            )
+            self._store(self._waiting)
+        self._sent_again, self._waiting = [], []
+
+    def _store(self, retained: list[HealthRecordIn]) -> None:
+        lhb, submission_id = self._row.lhb_code, self._row.submission_id
         self._rows.add(health_record_row(lhb, submission_id, record) for record in retained)
 
     def finish(self, *, caller: Caller, body: ReceivedBody) -> Receipt:
         session, row, lhb = self._session, self._row, self._row.lhb_code
+        self._replace()
         self._rows.pause()
         if self._envelope.extract_type == "full":
             # A full extract replaces what the board sent before for the authorities in it.
