@@ -7,8 +7,9 @@ same pass refuses a repeated key in any object (see `parsing.py` for why) and th
 non-standard constants NaN and Infinity, which pydantic's parser refuses too. Numbers are
 not converted (nothing here needs them), so a gigantic integer costs nothing.
 
-Memory is the window (a part of the body, 256 kB) plus the record being read, whatever the body's
-size; only a single value larger than the window widens it, up to that value's size.
+Memory is the window (a part of the body, 256 kB) plus the record being read, whatever
+the body's size; only a single value larger than the window widens it, up to that
+value's size.
 When asked (`slab_size`), the array's records come instead as Slabs of whole records cut
 by `slabs.py`, far more cheaply, for as long as the body is written as that expects; the
 scanner here reads whatever it hands back.
