@@ -115,6 +115,7 @@ def test_a_slab_the_reader_refuses_hands_back_its_first_record() -> None:
     [
         (b'{"records":[{"a":1},{"a":2,"a":3},{"a":4}]}', 5),  # a repeated key
         (b'{"records":[{"a":1},{"b":{"c":1,"c":1}}]}', 5),  # a repeated key, nested
+        (b'{"records":[{"a":1,"\\u0061":2}]}', 5),  # a repeated key, written escaped
         (b'{"records":[{"a":1},{"a":NaN}]}', 5),  # not JSON
         (b'{"records":[{"a":1},{"a":2}],"lhb_code":"7A4"}', 5),  # members after the records
         (b'{"records":[{"a":"x},{"},{"a":3}]}', 1),  # a cut inside a string
@@ -187,6 +188,11 @@ def test_a_separator_inside_a_value_costs_a_reading_but_changes_no_answer(
         (
             b'"given_name":"Cerys","middle_names"',
             b'"given_name":"Cerys","given_name":"Ceri","middle_names"',
+            "given_name",
+        ),
+        (
+            b'"given_name":"Cerys","middle_names"',
+            b'"given_name":"Cerys","given\\u005fname":"Ceri","middle_names"',
             "given_name",
         ),
         (
