@@ -19,9 +19,9 @@ from starlette.requests import Request
 from services.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
 from services.intake.received import ReceivedBody
 
-_INFLATE_STEP = 1 << 20
+_INFLATE_STEP = 1 << 18
 # Parts of a streamed body handed to a worker thread at once.
-_HAND_OFF = 1 << 20
+_HAND_OFF = 1 << 18
 # Gzip bodies inflated at once, per process: each may take up to the body limit in memory.
 _CONCURRENT_INFLATIONS = 2
 
@@ -84,7 +84,7 @@ async def read_limited_body(request: Request, *, max_bytes: int) -> tuple[bytes,
 
 async def spool_body(request: Request, *, max_bytes: int, into: ReceivedBody) -> None:
     """Stream the body into `into` (inflating gzip up to the same cap), never holding it
-    whole: parts of about a megabyte are handed to a worker thread, which inflates, digests
+    whole: parts of 256 kB are handed to a worker thread, which inflates, digests
     and spools them while the next part arrives. Raises 408 / 413 / 415 / 400."""
     inflater = _Inflater(max_bytes) if _encoding(request, max_bytes=max_bytes) == "gzip" else None
     deadline: float = request.app.state.settings.body_read_timeout_seconds

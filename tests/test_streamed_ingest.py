@@ -117,20 +117,20 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     monkeypatch.setattr(services.intake.streamed, "BATCH", 3)
     events: list[tuple[str, int]] = []
     real_adapter = services.intake.streamed._RECORDS
-    real_insert = services.store.bulk.bulk_insert
+    real_add = services.store.bulk.RowStream.add
 
     class Watched:
         def validate_json(self, data: bytes) -> Any:
             events.append(("validate", len(json.loads(data))))
             return real_adapter.validate_json(data)
 
-    def watched_insert(session: Session, table: Any, rows: Any) -> None:
+    def watched_add(stream: services.store.bulk.RowStream, rows: Any) -> None:
         rows = list(rows)
         events.append(("store", len(rows)))
-        real_insert(session, table, rows)
+        real_add(stream, rows)
 
     monkeypatch.setattr(services.intake.streamed, "_RECORDS", Watched())
-    monkeypatch.setattr(services.intake.submissions, "bulk_insert", watched_insert)
+    monkeypatch.setattr(services.store.bulk.RowStream, "add", watched_add)
     return events
 
 

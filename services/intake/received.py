@@ -16,8 +16,8 @@ from typing import IO
 from services.access.signatures import SigningInput
 
 # Bodies up to this size never touch the disk.
-_IN_MEMORY = 1 << 20
-_READ_STEP = 1 << 20
+_IN_MEMORY = 1 << 18
+_READ_STEP = 1 << 18
 
 
 class ReceivedBody:

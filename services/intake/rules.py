@@ -80,14 +80,13 @@ class UploadRules:
             upload_date = None  # dates of birth are judged against it
         seen: set[str] = set()
         for index, (record_id, born) in enumerate(facts):
-            at = f"/records/{index}"
             if record_id is not None and record_id in seen:
                 yield duplicate_record_id(index)
             if record_id is not None:
                 seen.add(record_id)
             if upload_date is not None and born is not None and born > upload_date:
                 yield FieldError(
-                    f"{at}/date_of_birth",
+                    f"/records/{index}/date_of_birth",
                     "date_of_birth_in_future",
                     f"After the {self.date_field} date.",
                 )

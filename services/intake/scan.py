@@ -7,8 +7,12 @@ same pass refuses a repeated key in any object (see `parsing.py` for why) and th
 non-standard constants NaN and Infinity, which pydantic's parser refuses too. Numbers are
 not converted (nothing here needs them), so a gigantic integer costs nothing.
 
-Memory is the window (about a megabyte) plus the record being read, whatever the body's
-size; only a single value larger than the window widens it, up to that value's size.
+Memory is the window (a part of the body, 256 kB) plus the record being read, whatever
+the body's size; only a single value larger than the window widens it, up to that
+value's size.
+When asked (`slab_size`), the array's records come instead as Slabs of whole records cut
+by `slabs.py`, far more cheaply, for as long as the body is written as that expects; the
+scanner here reads whatever it hands back.
 Our own small scanner on the stdlib's C one, rather than a streaming-parser dependency:
 it needs the exact text of each record (pydantic validates JSON text strictly, and would
 coerce nothing from Python values), which event-based parsers such as ijson do not give.
@@ -19,12 +23,14 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from services.errors import FieldError, ValidationFailed
 from services.intake.parsing import duplicate_key
+from services.intake.slabs import Slab, cut_slabs
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +93,7 @@ class _Window:
     """The decoded body from the current position to the end of the last part read."""
 
     def __init__(self, parts: Iterable[bytes]) -> None:
-        self._parts = iter(parts)
+        self._parts: Iterator[bytes] = iter(parts)
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._text = ""
         self._at = 0
@@ -106,6 +112,12 @@ class _Window:
         self._text = self._text[self._at :] + decoded
         self._at = 0
         return True
+
+    def hand_over(self) -> tuple[bytes, Iterator[bytes]]:
+        """The body from the current position on, as its bytes and the parts not yet read:
+        for another reader to go on with (this window is done with)."""
+        pending, _ = self._utf8.getstate()
+        return self._text[self._at :].encode() + pending, self._parts
 
     def peek(self) -> str:
         """The next character after whitespace ('' at the end of the body)."""
@@ -155,10 +167,14 @@ class _Window:
             return value, text
 
 
-def scan_upload(parts: Iterable[bytes], *, array: str) -> Iterator[Member | Record]:
+def scan_upload(
+    parts: Iterable[bytes], *, array: str, slab_size: int = 0
+) -> Iterator[Member | Record | Slab]:
     """The members of the top-level object in order, the `array` member's elements as
-    Records (an `array` member that is not a non-empty array comes as a Member). Raises
-    ValidationFailed for malformed JSON or a repeated key, NotAnObject for another value."""
+    Records (an `array` member that is not a non-empty array comes as a Member); with a
+    `slab_size`, as many of them as can be as Slabs of that many records (see `slabs.py`:
+    the reader sets each Slab's `records`). Raises ValidationFailed for malformed JSON or a
+    repeated key, NotAnObject for another value."""
     window = _Window(parts)
     if window.peek() != "{":
         raise NotAnObject
@@ -176,7 +192,7 @@ def scan_upload(parts: Iterable[bytes], *, array: str) -> Iterator[Member | Reco
             keys.add(key)
             window.take(":")
             if key == array and window.peek() == "[":
-                yield from _elements(window, key)
+                window = yield from _elements(window, key, slab_size)
             else:
                 yield Member(key, window.value()[1])
             if window.peek() == ",":
@@ -188,16 +204,26 @@ def scan_upload(parts: Iterable[bytes], *, array: str) -> Iterator[Member | Reco
         raise malformed()
 
 
-def _elements(window: _Window, key: str) -> Iterator[Member | Record]:
+def _elements(
+    window: _Window, key: str, slab_size: int
+) -> Generator[Member | Record | Slab, None, _Window]:
+    """The array's elements; returns the window to read the rest of the body from."""
     window.take("[")
     if window.peek() == "]":
         window.take("]")
         yield Member(key, "[]")
-        return
+        return window
     index = 0
+    if slab_size > 0:
+        head, parts = window.hand_over()
+        resume = yield from cut_slabs(head, parts, first=0, size=slab_size)
+        window = _Window(chain([resume.rest], resume.parts))
+        if not resume.in_array:
+            return window
+        index = resume.index
     while True:
         raw, text = window.value()
         yield Record(index, text, raw)
         index += 1
         if not window.after_element():
-            return
+            return window

@@ -25,8 +25,9 @@ from schemas.submissions import HealthRecordIn, SubmissionEnvelope, SubmissionIn
 from services.errors import FieldError, ValidationFailed
 from services.intake.rules import UploadRules, duplicate_record_id, raw_date, raw_text
 from services.intake.scan import Member, malformed, scan_upload
+from services.intake.slabs import Slab
 
-BATCH = 2000
+BATCH = 100
 MAX_PROBLEMS = 1000
 _RECORDS = TypeAdapter(list[HealthRecordIn])
 _NO_DATE = 0
@@ -37,7 +38,7 @@ class SubmissionStream:
     """Reads a submission body once. Iterate `batches()`, then call `finish()`."""
 
     def __init__(self, parts: Iterable[bytes], *, rules: UploadRules) -> None:
-        self._scan = scan_upload(parts, array="records")
+        self._scan = scan_upload(parts, array="records", slab_size=BATCH)
         self._rules = rules
         self._members: list[Member] = []
         self._count = 0
@@ -62,6 +63,9 @@ class SubmissionStream:
             if isinstance(item, Member):
                 self._members.append(item)
                 continue
+            if isinstance(item, Slab):
+                yield from self._slab(item)
+                continue
             if item.index == 0:
                 self.envelope = self._envelope_so_far()
             texts.append(item.text)
@@ -84,16 +88,36 @@ class SubmissionStream:
         problems += self._problems
         known = set(problems)
         self._seen_ids.clear()
-        # Repeated record_ids were found on the way; the rules judge the dates here.
-        facts = (
-            (None, date.fromordinal(born) if born != _NO_DATE else None) for born in self._births
-        )
-        rule_problems = islice(self._rules.check_facts(self._upload_date(), facts), MAX_PROBLEMS)
+        # Repeated record_ids were found on the way; the rules judge the dates here, one by
+        # one only when some date of birth is after the upload's date.
+        upload_date = self._upload_date()
+        births = self._births
+        if upload_date is not None and max(births, default=_NO_DATE) <= upload_date.toordinal():
+            births = array("l")
+        facts = ((None, date.fromordinal(born) if born != _NO_DATE else None) for born in births)
+        rule_problems = islice(self._rules.check_facts(upload_date, facts), MAX_PROBLEMS)
         repeated = (duplicate_record_id(index) for index in self._repeated)
         problems += [p for p in (*repeated, *rule_problems) if p not in known]
         if problems or envelope is None:
             raise ValidationFailed(problems)
         return envelope
+
+    def _slab(self, slab: Slab) -> Iterator[list[HealthRecordIn]]:
+        """A slab's records, when they are all valid: otherwise the scanner reads them again
+        one by one (left unset, `slab.records` tells it to), and their problems are found
+        and worded as for any record read that way."""
+        if slab.first == 0:
+            self.envelope = self._envelope_so_far()
+        try:
+            records = _RECORDS.validate_json(slab.text)
+        except ValidationError:
+            return
+        slab.records = len(records)
+        self._count += len(records)
+        self._keep_valid(slab.first, records)
+        # A repeated record_id stops storing at once: its row would collide with the first.
+        if not self._problems and not self._repeated:
+            yield records
 
     def _validated(
         self, first: int, texts: list[str], facts: list[tuple[Any, Any]]
@@ -111,6 +135,16 @@ class SubmissionStream:
         # A repeated record_id stops storing at once: its row would collide with the first.
         if not self._problems and not self._repeated:
             yield records
+
+    def _keep_valid(self, first: int, records: list[HealthRecordIn]) -> None:
+        """`_keep_facts` for valid records, a batch at once: only a batch with a repeated
+        record_id is gone through one by one, to find which."""
+        ids = [record.record_id for record in records]
+        if len(set(ids)) < len(ids) or not self._seen_ids.isdisjoint(ids):
+            self._keep_facts(first, ((r.record_id, r.date_of_birth) for r in records))
+            return
+        self._seen_ids.update(ids)
+        self._births.extend([record.date_of_birth.toordinal() for record in records])
 
     def _keep_facts(self, first: int, facts: Iterable[tuple[str | None, date | None]]) -> None:
         seen, births = self._seen_ids, self._births

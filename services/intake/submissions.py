@@ -35,11 +35,13 @@ from services.intake.rules import UploadRules, parse_upload
 from services.intake.scan import NotAnObject
 from services.intake.streamed import SubmissionStream
 from services.reconciliation.queue import enqueue_if_ready
-from services.store.bulk import bulk_insert, delete_health_records
+from services.store.bulk import RowStream, delete_health_records
 from services.store.tables import HealthRecord, Submission
 
 log = logging.getLogger(__name__)
 _RULES = UploadRules(date_field="extracted_at")
+# Records whose old rows are deleted at once when a board sends records again.
+_REPLACED_AT_ONCE = 2000
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ def ingest(
     verify_detached(
         session=session, client_id=caller.client, signature=signature, signed=body.signed
     )
+    with RowStream(session, HealthRecord) as rows:
+        return _read_and_store(session, caller, body, signature, rows)
+
+
+def _read_and_store(
+    session: Session, caller: Caller, body: ReceivedBody, signature: str | None, rows: RowStream
+) -> Outcome:
     stream = SubmissionStream(body.parts(), rules=_RULES)
     loading: _Loading | None = None
     validate_only = False
@@ -64,7 +73,7 @@ def ingest(
         for batch in stream.batches():
             if loading is None and not validate_only:
                 # The envelope came first, as senders write it: store while reading.
-                claimed = _claim_early(session, caller, stream.envelope, body, signature)
+                claimed = _claim_early(session, caller, stream.envelope, body, signature, rows)
                 if isinstance(claimed, Receipt):
                     return Outcome(claimed, created=False)
                 loading, validate_only = claimed, claimed is None
@@ -77,7 +86,7 @@ def ingest(
     _check_board(envelope, caller)
     if loading is None:
         # The envelope came after the records (or was refused for now): read them again.
-        claimed = _claim(session, caller, envelope, body, signature)
+        claimed = _claim(session, caller, envelope, body, signature, rows)
         if isinstance(claimed, Receipt):
             return Outcome(claimed, created=False)
         loading = claimed
@@ -99,6 +108,7 @@ def _claim_early(
     envelope: SubmissionEnvelope | None,
     body: ReceivedBody,
     signature: str | None,
+    rows: RowStream,
 ) -> _Loading | Receipt | None:
     """`_claim` before the records are read, or None to read them for their problems only:
     a refusal (403, 409) may only be given once the body is known to have no problems."""
@@ -109,7 +119,7 @@ def _claim_early(
     ):
         return None
     try:
-        return _claim(session, caller, envelope, body, signature)
+        return _claim(session, caller, envelope, body, signature, rows)
     except Conflict:
         return None
 
@@ -120,6 +130,7 @@ def _claim(
     envelope: SubmissionEnvelope,
     body: ReceivedBody,
     signature: str | None,
+    rows: RowStream,
 ) -> _Loading | Receipt:
     """Claim (submission_id, lhb_code) before storing any record, or return the receipt
     of the earlier identical submission. A concurrent identical request waits here on the
@@ -150,16 +161,23 @@ def _claim(
         return replay
     # Nothing to replace when the board has no records: skip deleting by record_id.
     replacing = bool(session.scalar(select(exists().where(HealthRecord.lhb_code == row.lhb_code))))
-    return _Loading(session, envelope, row, replacing=replacing)
+    return _Loading(session, envelope, row, rows, replacing=replacing)
 
 
 class _Loading:
     """A claimed submission's records, stored a validated batch at a time."""
 
     def __init__(
-        self, session: Session, envelope: SubmissionEnvelope, row: Submission, *, replacing: bool
+        self,
+        session: Session,
+        envelope: SubmissionEnvelope,
+        row: Submission,
+        rows: RowStream,
+        *,
+        replacing: bool,
     ) -> None:
         self._session = session
+        self._rows = rows
         self._envelope = envelope
         self._row = row
         self._replacing = replacing
@@ -171,6 +189,9 @@ class _Loading:
         self._not_school_age = 0
         self._deceased: list[str] = []
         self._sensitive: list[str] = []
+        # Replacing: records waiting for their old rows to be deleted (see `_replace`).
+        self._sent_again: list[str] = []
+        self._waiting: list[HealthRecordIn] = []
 
     def add(self, records: list[HealthRecordIn]) -> None:
         earliest, latest = self._born
@@ -187,17 +208,34 @@ class _Loading:
                 retained.append(record)
                 self._by_la[record.local_authority_code] += 1
         self._count += len(records)
+        if not self._replacing:
+            self._store(retained)
+            return
+        self._sent_again += [record.record_id for record in records]
+        self._waiting += retained
+        if len(self._sent_again) >= _REPLACED_AT_ONCE:
+            self._replace()
+
+    def _replace(self) -> None:
+        """Records sent again (moved authority, corrected, died, aged out) replace the old
+        row, which must go before the new one is copied in (one per record_id): one DELETE
+        for many validated batches, since each ends the open COPY."""
+        if self._sent_again:
+            self._rows.pause()
+            delete_health_records(
+                self._session, lhb_code=self._row.lhb_code, record_ids=self._sent_again
+            )
+            self._store(self._waiting)
+        self._sent_again, self._waiting = [], []
+
+    def _store(self, retained: list[HealthRecordIn]) -> None:
         lhb, submission_id = self._row.lhb_code, self._row.submission_id
-        if self._replacing:
-            # Records sent again (moved authority, corrected, died, aged out) replace the
-            # old row, which must go before the new one is copied in (one per record_id).
-            ids = [record.record_id for record in records]
-            delete_health_records(self._session, lhb_code=lhb, record_ids=ids)
-        rows = (health_record_row(lhb, submission_id, record) for record in retained)
-        bulk_insert(self._session, HealthRecord, rows)
+        self._rows.add(health_record_row(lhb, submission_id, record) for record in retained)
 
     def finish(self, *, caller: Caller, body: ReceivedBody) -> Receipt:
         session, row, lhb = self._session, self._row, self._row.lhb_code
+        self._replace()
+        self._rows.pause()
         if self._envelope.extract_type == "full":
             # A full extract replaces what the board sent before for the authorities in it.
             session.execute(
