@@ -12,10 +12,12 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPAuthorizationCredentials, OAuth2, SecurityScopes
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session as OrmSession
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from services.access.tokens import token_is_current
+from services.access.tokens import AccessClaims, token_is_current, token_is_current_async
 from services.caller import Caller
 from services.errors import (
     FieldError,
@@ -104,7 +106,7 @@ class ClientCredentials(OAuth2):
 _bearer = ClientCredentials()
 
 
-def authenticated(
+async def authenticated(
     security_scopes: SecurityScopes,
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -113,16 +115,7 @@ def authenticated(
         raise Unauthenticated()
     # The signature is checked once per token and process (services/access/tokens.py).
     claims = request.app.state.verified_tokens.claims(credentials.credentials)
-    # The grant is checked in the database at every request, on a connection of its own
-    # given back (nothing to commit) before the route reads a body or starts its unit of
-    # work, so a slow sender holds no pooled connection and no SQLite lock. Revoking the key
-    # that obtained the token, or disabling or deleting the client, ends the token at once
-    # in every process.
-    current = False
-    if claims is not None:
-        with single_read(request.app.state.engine) as connection:
-            current = token_is_current(session=connection, claims=claims)
-    if claims is None or not current:
+    if claims is None or not await _grant_stands(request, claims):
         raise Unauthenticated("The access token is missing, expired or not valid.")
     throttle(request, claims.client_id)
     missing = set(security_scopes.scopes) - claims.scopes
@@ -136,6 +129,24 @@ def authenticated(
         scopes=claims.scopes,
         request_id=request_id_var.get(),
     )
+
+
+async def _grant_stands(request: Request, claims: AccessClaims) -> bool:
+    """The grant is checked in the database at every request, on a connection of its own
+    given back (nothing to commit) before the route reads a body or starts its unit of
+    work, so a slow sender holds no pooled connection and no SQLite lock. Revoking the key
+    that obtained the token, or disabling or deleting the client, ends the token at once
+    in every process. On PostgreSQL it runs on the event loop, taking no thread."""
+    pool = request.app.state.read_pool
+    if pool is None:
+        return await run_in_threadpool(_grant_stands_on_engine, request.app.state.engine, claims)
+    async with pool.connection() as connection:
+        return await token_is_current_async(connection=connection, claims=claims)
+
+
+def _grant_stands_on_engine(engine: Engine, claims: AccessClaims) -> bool:
+    with single_read(engine) as connection:
+        return token_is_current(session=connection, claims=claims)
 
 
 async def refuse_repeated_query_parameters(request: Request) -> None:
