@@ -909,10 +909,16 @@ def _cpu_snapshot(server_pid: int) -> dict[str, float]:
 STEPS = [
     ("VerifiedTokens.claims", "token verification (signature, cached)"),
     ("token_is_current", "grant check (database, every request)"),
+    ("_grant_stands (api/deps.py", "grant check (database, every request)"),
     ("throttle (api/deps.py", "rate limiting"),
     ("_session (api/deps.py", "session set-up and commit"),
+    ("transaction (services/store/db.py", "session set-up and commit"),
     ("list_case_rows", "case query (Core, psycopg)"),
     ("get_case_row", "case query (Core, psycopg)"),
+    # After the two above: on PostgreSQL the read and its audit event are one statement.
+    ("case_page (api/reads.py", "case query and its audit insert, one statement (event loop)"),
+    ("case (api/reads.py", "case query and its audit insert, one statement (event loop)"),
+    ("audited_reads.py", "case query and its audit insert, one statement (event loop)"),
     ("list_cases (services", "case query (ORM, CSV)"),
     ("record (services/audit/trail.py", "audit insert"),
     ("chain_inbox", "audit chaining (background thread)"),
@@ -979,8 +985,11 @@ class Profiler:
                 continue
             frames = stack.split(";")
             step = _step(frames)
-            # The supervisor's own stacks (no worker process under it) are not requests.
-            in_worker = any(frame.startswith("process ") for frame in frames[1:])
+            # The supervisor's own stacks (no worker process under it) are not requests, nor
+            # is multiprocessing's resource tracker, a process that only waits.
+            in_worker = any(frame.startswith("process ") for frame in frames[1:]) and not any(
+                "resource_tracker.py" in frame for frame in frames
+            )
             if step is None or not in_worker:
                 idle += int(count)
                 continue
