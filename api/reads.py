@@ -1,8 +1,9 @@
 """The unit of work of the hot reads (a case page, one case): where they run.
 
 - PostgreSQL with the background audit chain (the service's default): one statement on the
-  event loop (services/cases/audited_reads.py) reads the rows and appends their audit
-  event; it is its own transaction, committed before the route answers. No thread.
+  event loop (services/cases/audited_reads.py) checks the token's grant, reads the rows
+  and appends their audit event; it is its own transaction, committed before the route
+  answers. No thread. (`CaseReader`, api/deps.py, leaves the grant check to it.)
 - Otherwise (SQLite, the embedded default, or `CME_AUDIT_CHAIN=commit`): a session in ONE
   thread-pool call that reads, audits and commits (services/cases/queries.py), so the
   commit too happens before the answer, and a failure at commit is an error response.
@@ -20,18 +21,12 @@ from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import grant_confirmed, grant_revoked, reads_in_one_statement, unconfirmed_grant
 from services.caller import Caller
 from services.cases import audited_reads
 from services.cases import queries as cases
-from services.store.async_pool import ReadPool
+from services.errors import NotFound
 from services.store.db import transaction
-
-
-def _one_statement_pool(request: Request) -> ReadPool | None:
-    pool: ReadPool | None = request.app.state.read_pool
-    if pool is None or request.app.state.settings.audit_chain != "background":
-        return None
-    return pool
 
 
 def _page_in_one_transaction(
@@ -63,25 +58,42 @@ async def case_page(
     cursor: str | None,
 ) -> tuple[Sequence[Mapping[Any, Any]], str | None]:
     """A page of the caller's cases as rows, audited, and the next page's cursor."""
-    pool = _one_statement_pool(request)
-    if pool is None:
+    pool, grant = reads_in_one_statement(request), unconfirmed_grant(request)
+    if pool is None or grant is None:
         return await run_in_threadpool(
             _page_in_one_transaction, request.app.state.sessions, caller, filters, limit, cursor
         )
     async with pool.connection() as connection:
-        return await audited_reads.list_case_rows(
-            connection=connection, caller=caller, filters=filters, limit=limit, cursor=cursor
+        page = await audited_reads.list_case_rows(
+            connection=connection,
+            caller=caller,
+            grant=grant,
+            filters=filters,
+            limit=limit,
+            cursor=cursor,
         )
+    if page is None:
+        raise grant_revoked(request, grant)
+    grant_confirmed(request)
+    return page
 
 
 async def case(request: Request, *, caller: Caller, case_id: str) -> Mapping[Any, Any]:
     """One of the caller's cases as a row, audited."""
-    pool = _one_statement_pool(request)
-    if pool is None:
+    pool, grant = reads_in_one_statement(request), unconfirmed_grant(request)
+    if pool is None or grant is None:
         return await run_in_threadpool(
             _case_in_one_transaction, request.app.state.sessions, caller, case_id
         )
     async with pool.connection() as connection:
-        return await audited_reads.get_case_row(
-            connection=connection, caller=caller, case_id=case_id
-        )
+        try:
+            found = await audited_reads.get_case_row(
+                connection=connection, caller=caller, grant=grant, case_id=case_id
+            )
+        except NotFound:
+            grant_confirmed(request)  # the statement found the grant standing
+            raise
+    if found is None:
+        raise grant_revoked(request, grant)
+    grant_confirmed(request)
+    return found

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from api import reads
 from api.app import create_app
 from schemas.cases import CasePage
-from services.access.clients import revoke_key
+from services.access.clients import add_key, revoke_key
+from services.access.keys import generate_key_pair, load_private_key
 from services.audit.chainer import chain_all
 from services.audit.trail import verify
 from services.caller import Caller
@@ -277,7 +278,7 @@ def test_no_free_connection_answers_database_busy(
     case = make_case(db)
     if on_postgres:
         # After the grant check, which had its connection: the read's own wait fails.
-        monkeypatch.setattr(reads, "_one_statement_pool", lambda request: _Exhausted())
+        monkeypatch.setattr(reads, "reads_in_one_statement", lambda request: _Exhausted())
     else:
 
         def exhausted(*args: Any, **kwargs: Any) -> Any:
@@ -288,6 +289,72 @@ def test_no_free_connection_answers_database_busy(
     assert busy.status_code == 503
     assert busy.json()["code"] == "database_busy"
     assert busy.headers["retry-after"] == "2"
+
+
+# ------------------------------------------ a revoked token, whatever else is wrong
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{CASES}?limit=0",  # a malformed query
+        f"{CASES}?cursor=not-one-of-ours",  # a cursor the service never issued
+        f"{CASES}?updated_since=2001-01-01T00:00:00",  # a timestamp without its offset
+        f"/v1/local-authorities/{SWANSEA}/cme-cases",  # another authority's path
+        f"{CASES}/{'0' * 8}-0000-4000-8000-{'0' * 12}",  # no such case
+    ],
+)
+def test_a_revoked_token_is_refused_as_such_before_any_other_refusal(
+    http: TestClient, db: Session, bearer: dict[str, str], officer: Credentials, target: str
+) -> None:
+    assert http.get(target, headers=bearer).status_code in (400, 404, 422)
+
+    revoke_key(session=db, caller=Caller.operator(), client_id=officer.client_id, kid=officer.kid)
+    db.commit()
+
+    refused = http.get(target, headers=bearer)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "unauthenticated"
+    assert refused.headers["www-authenticate"] == 'Bearer realm="cme-exchange"'
+
+
+def test_a_revoked_token_without_the_scope_is_refused_as_revoked(
+    http: TestClient, db: Session
+) -> None:
+    writer = make_client(db, org=CARDIFF, scopes=["cme:write"])
+    db.commit()
+    headers = {"Authorization": f"Bearer {access_token(http, writer)}"}
+    assert http.get(CASES, headers=headers).json()["code"] == "insufficient_scope"
+
+    revoke_key(session=db, caller=Caller.operator(), client_id=writer.client_id, kid=writer.kid)
+    db.commit()
+
+    assert http.get(CASES, headers=headers).json()["code"] == "unauthenticated"
+
+
+def test_a_revoked_tokens_requests_never_spend_its_clients_rate_limit(
+    settings: Settings, db: Session, officer: Credentials
+) -> None:
+    limited = settings.model_copy(
+        update={"audit_chain": "background", "rate_limit_per_minute": 1, "rate_limit_burst": 3}
+    )
+    app = create_app(limited)
+    with TestClient(app) as http:
+        revoked = {"Authorization": f"Bearer {access_token(http, officer)}"}
+        pem, public = generate_key_pair("ec")
+        kid = add_key(session=db, caller=Caller.operator(), client_id=officer.client_id, key=public)
+        revoke_key(
+            session=db, caller=Caller.operator(), client_id=officer.client_id, kid=officer.kid
+        )
+        db.commit()
+        key, alg = load_private_key(pem)
+        current = Credentials(officer.client_id, officer.org, key, alg, kid, pem)
+        headers = {"Authorization": f"Bearer {access_token(http, current)}"}
+
+        assert [http.get(CASES, headers=revoked).status_code for _ in range(5)] == [401] * 5
+        answered = [http.get(CASES, headers=headers).status_code for _ in range(4)]
+
+    assert answered == [200, 200, 200, 429]
 
 
 class _Exhausted:

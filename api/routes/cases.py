@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from api import reads
 from api.body import read_limited_body, require_json
 from api.deps import (
+    CaseReader,
     CaseWorker,
-    CmeReader,
     LaCode,
     Session,
     own_authority,
@@ -56,7 +56,7 @@ CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 )
 async def list_cases(
     request: Request,
-    caller: CmeReader,
+    caller: CaseReader,
     la_code: LaCode,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     reason: Annotated[CaseReason | None, Query()] = None,
@@ -112,7 +112,7 @@ def _csv_page(
     responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
 async def read_case(
-    request: Request, caller: CmeReader, la_code: LaCode, case_id: CaseId
+    request: Request, caller: CaseReader, la_code: LaCode, case_id: CaseId
 ) -> Response:
     own_authority(caller, la_code)
     case = await reads.case(request, caller=caller, case_id=case_id)

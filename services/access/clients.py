@@ -171,9 +171,10 @@ def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | Non
     return None if document is None else import_registered_key(document)
 
 
-def _grant(client_id: Any, org_code: Any, kid: Any, generation: Any) -> Select[Any]:
+def grant_select(client_id: Any, org_code: Any, kid: Any, generation: Any) -> Select[Any]:
     """The key that obtained a token, if the grant still stands: one lookup by the key's
-    unique kid. Values, or bind parameters for the statement compiled once below."""
+    unique kid. Values, or bind parameters where a statement is compiled once (below, and
+    services/cases/audited_reads.py)."""
     return (
         select(ClientKey.id)
         .join(Client)
@@ -190,11 +191,11 @@ def grant_is_current(
 ) -> bool:
     """Whether a token issued to this client of this organisation, through this key, in this
     generation, still stands."""
-    return session.scalar(_grant(client_id, org_code, kid, generation)) is not None
+    return session.scalar(grant_select(client_id, org_code, kid, generation)) is not None
 
 
 _GRANT_SQL = postgres_sql(
-    _grant(*(bindparam(name) for name in ("client_id", "org_code", "kid", "generation")))
+    grant_select(*(bindparam(name) for name in ("client_id", "org_code", "kid", "generation")))
 )
 
 

@@ -93,12 +93,15 @@ def event_fields(*, caller: Caller, action: str, object_type: str) -> dict[str, 
     }
 
 
-def append_to_inbox_sql(*, object_ids: str, record_count: str, source: str) -> str:
+def append_to_inbox_sql(
+    *, object_ids: str, record_count: str, source: str, condition: str = ""
+) -> str:
     """PostgreSQL SQL appending one event to the inbox from within the statement that reads
     what it records (services/cases/audited_reads.py): `event_fields` as `%(name)s`
     parameters; the objects' ids (a JSON array) and count as SQL over `source`, so the
-    event names exactly the rows that statement returns. RETURNING the event's id lets
-    the statement return its rows only joined to it."""
+    event names exactly the rows that statement returns; `condition` (a WHERE or HAVING
+    clause) says whether it is written at all. RETURNING the event's id lets the statement
+    return its rows only joined to it."""
     named = [name for name in _CONTENT_FIELDS if name not in ("object_ids", "record_count")]
     inbox = cast(Table, AuditInbox.__table__)
     columns = ", ".join((*named, "object_ids", "record_count"))
@@ -106,7 +109,7 @@ def append_to_inbox_sql(*, object_ids: str, record_count: str, source: str) -> s
     # Names and the caller's SQL expressions only; every value is a parameter.
     return (
         f"INSERT INTO {inbox.name} ({columns}) "  # noqa: S608
-        f"SELECT {values}, {object_ids}, {record_count} FROM {source} RETURNING id"
+        f"SELECT {values}, {object_ids}, {record_count} FROM {source} {condition} RETURNING id"
     )
 
 
