@@ -118,7 +118,13 @@ async def authenticated(
     claims = request.app.state.verified_tokens.claims(credentials.credentials)
     if claims is None or not await _grant_stands(request, claims):
         raise Unauthenticated("The access token is missing, expired or not valid.")
+    return _admitted(request, claims, security_scopes)
+
+
+def _admitted(request: Request, claims: AccessClaims, security_scopes: SecurityScopes) -> Caller:
+    """After the token: the rate limit, then the operation's scopes."""
     throttle(request, claims.client_id)
+    request.state.throttled = True  # a token spent, to give back if the grant is revoked
     missing = set(security_scopes.scopes) - claims.scopes
     if missing:
         raise Forbidden(
@@ -180,19 +186,7 @@ async def authenticated_by_the_read(
     if claims is None:
         raise Unauthenticated("The access token is missing, expired or not valid.")
     request.state.unconfirmed_grant = claims
-    throttle(request, claims.client_id)
-    request.state.throttled = True
-    missing = set(security_scopes.scopes) - claims.scopes
-    if missing:
-        raise Forbidden(
-            f"This token lacks the scope {' '.join(sorted(missing))}.", "insufficient_scope"
-        )
-    return Caller(
-        org_code=claims.org_code,
-        client_id=claims.client_id,
-        scopes=claims.scopes,
-        request_id=request_id_var.get(),
-    )
+    return _admitted(request, claims, security_scopes)
 
 
 def unconfirmed_grant(request: Request) -> AccessClaims | None:
