@@ -913,6 +913,7 @@ def _cpu_snapshot(server_pid: int) -> dict[str, float]:
 
 # Where a sampled stack is, by the innermost of these frames it passes through (a stack in
 # the grant check inside authentication counts as the grant check).
+ONE_STATEMENT = "grant check, case query and audit insert: one statement (event loop)"
 STEPS = [
     ("VerifiedTokens.claims", "token verification (signature, cached)"),
     ("token_is_current", "grant check (database, every request)"),
@@ -920,19 +921,18 @@ STEPS = [
     ("throttle (api/deps.py", "rate limiting"),
     ("_session (api/deps.py", "session set-up and commit"),
     ("transaction (services/store/db.py", "session set-up and commit"),
+    # Before the two below, whose names it shares: on PostgreSQL the grant check, the read
+    # and its audit event are one statement.
+    ("audited_reads.py", ONE_STATEMENT),
+    ("case_page (api/reads.py", ONE_STATEMENT),
+    ("case (api/reads.py", ONE_STATEMENT),
     ("list_case_rows", "case query (Core, psycopg)"),
     ("get_case_row", "case query (Core, psycopg)"),
-    # After the two above: on PostgreSQL the read and its audit event are one statement.
-    (
-        "case_page (api/reads.py",
-        "grant check, case query and audit insert: one statement (event loop)",
-    ),
-    ("case (api/reads.py", "grant check, case query and audit insert: one statement (event loop)"),
-    ("audited_reads.py", "grant check, case query and audit insert: one statement (event loop)"),
     ("refusal_for_revoked_grant", "grant check (database, every request)"),
     ("list_cases (services", "case query (ORM, CSV)"),
     ("record (services/audit/trail.py", "audit insert"),
     ("chain_inbox", "audit chaining (background thread)"),
+    ("chain_all (services/audit/chainer.py", "audit chaining (background thread)"),
     ("case_document", "shaping rows (case_document)"),
     ("json_response", "encoding (orjson)"),
     ("api/routes/submissions.py", "submissions (ingest)"),
