@@ -37,6 +37,7 @@ from services.access.service_key import load_service_key
 from services.access.tokens import VerifiedTokens
 from services.audit.chainer import AuditChainer
 from services.settings import Settings, get_settings
+from services.store.async_pool import open_read_pool
 from services.store.db import make_engine, session_factory
 from services.store.durability import check_durability
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_durability(engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine, audit_chain=settings.audit_chain)
+        app.state.read_pool = await open_read_pool(settings.database_url)
         app.state.service_key = load_service_key(settings)
         app.state.verified_tokens = VerifiedTokens(
             service_key=app.state.service_key, issuer=settings.public_base_url
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.stop()
         if chainer is not None:
             chainer.stop()
+        if app.state.read_pool is not None:
+            await app.state.read_pool.close()
         engine.dispose()
 
     app = FastAPI(
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.read_pool = None  # opened by the lifespan on PostgreSQL
     app.state.metrics = Metrics()
     app.state.rate_limits = TokenBuckets(
         per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst

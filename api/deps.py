@@ -12,10 +12,12 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPAuthorizationCredentials, OAuth2, SecurityScopes
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session as OrmSession
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from services.access.tokens import token_is_current
+from services.access.tokens import AccessClaims, token_is_current, token_is_current_async
 from services.caller import Caller
 from services.errors import (
     FieldError,
@@ -26,6 +28,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.logs import request_id_var
+from services.store.async_pool import ReadPool
 from services.store.db import single_read, transaction
 
 
@@ -104,7 +107,7 @@ class ClientCredentials(OAuth2):
 _bearer = ClientCredentials()
 
 
-def authenticated(
+async def authenticated(
     security_scopes: SecurityScopes,
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -113,18 +116,15 @@ def authenticated(
         raise Unauthenticated()
     # The signature is checked once per token and process (services/access/tokens.py).
     claims = request.app.state.verified_tokens.claims(credentials.credentials)
-    # The grant is checked in the database at every request, on a connection of its own
-    # given back (nothing to commit) before the route reads a body or starts its unit of
-    # work, so a slow sender holds no pooled connection and no SQLite lock. Revoking the key
-    # that obtained the token, or disabling or deleting the client, ends the token at once
-    # in every process.
-    current = False
-    if claims is not None:
-        with single_read(request.app.state.engine) as connection:
-            current = token_is_current(session=connection, claims=claims)
-    if claims is None or not current:
+    if claims is None or not await _grant_stands(request, claims):
         raise Unauthenticated("The access token is missing, expired or not valid.")
+    return _admitted(request, claims, security_scopes)
+
+
+def _admitted(request: Request, claims: AccessClaims, security_scopes: SecurityScopes) -> Caller:
+    """After the token: the rate limit, then the operation's scopes."""
     throttle(request, claims.client_id)
+    request.state.throttled = True  # a token spent, to give back if the grant is revoked
     missing = set(security_scopes.scopes) - claims.scopes
     if missing:
         raise Forbidden(
@@ -136,6 +136,87 @@ def authenticated(
         scopes=claims.scopes,
         request_id=request_id_var.get(),
     )
+
+
+async def _grant_stands(request: Request, claims: AccessClaims) -> bool:
+    """The grant is checked in the database at every request, on a connection of its own
+    given back (nothing to commit) before the route reads a body or starts its unit of
+    work, so a slow sender holds no pooled connection and no SQLite lock. Revoking the key
+    that obtained the token, or disabling or deleting the client, ends the token at once
+    in every process. On PostgreSQL it runs on the event loop, taking no thread."""
+    pool = request.app.state.read_pool
+    if pool is None:
+        return await run_in_threadpool(_grant_stands_on_engine, request.app.state.engine, claims)
+    async with pool.connection() as connection:
+        return await token_is_current_async(connection=connection, claims=claims)
+
+
+def _grant_stands_on_engine(engine: Engine, claims: AccessClaims) -> bool:
+    with single_read(engine) as connection:
+        return token_is_current(session=connection, claims=claims)
+
+
+def reads_in_one_statement(request: Request) -> ReadPool | None:
+    """The pool whose connections read a case page or a case, check the token's grant and
+    audit the read all in one statement (services/cases/audited_reads.py): PostgreSQL with
+    the background audit chain. None where reads take a session (api/reads.py)."""
+    pool: ReadPool | None = request.app.state.read_pool
+    if pool is None or request.app.state.settings.audit_chain != "background":
+        return None
+    return pool
+
+
+async def authenticated_by_the_read(
+    security_scopes: SecurityScopes,
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """`authenticated`, but where reads are one statement the grant is checked by the
+    read's own statement, saving a round trip on every case page and case.
+
+    A revoked token is still refused as `authenticated` refuses it: with 401, whatever
+    else is wrong with the request. Until the read has answered, any refusal first asks
+    the database whether the grant stands (`refusal_for_revoked_grant`, api/errors.py),
+    and the token the rate limit took is given back when it does not."""
+    if reads_in_one_statement(request) is None:
+        return await authenticated(security_scopes, request, credentials)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    claims = request.app.state.verified_tokens.claims(credentials.credentials)
+    if claims is None:
+        raise Unauthenticated("The access token is missing, expired or not valid.")
+    request.state.unconfirmed_grant = claims
+    return _admitted(request, claims, security_scopes)
+
+
+def unconfirmed_grant(request: Request) -> AccessClaims | None:
+    """The claims whose grant the request's read still has to check, if any."""
+    claims: AccessClaims | None = getattr(request.state, "unconfirmed_grant", None)
+    return claims
+
+
+def grant_confirmed(request: Request) -> None:
+    """The database said the unconfirmed grant stands."""
+    request.state.unconfirmed_grant = None
+
+
+def grant_revoked(request: Request, claims: AccessClaims) -> Unauthenticated:
+    """The database said it does not: the refusal, and the rate limit's token given back."""
+    request.state.unconfirmed_grant = None
+    if getattr(request.state, "throttled", False):
+        request.app.state.rate_limits.give_back(_throttle_key(request, claims.client_id))
+    return Unauthenticated("The access token is missing, expired or not valid.")
+
+
+async def refusal_for_revoked_grant(request: Request) -> Unauthenticated | None:
+    """Before any other refusal of a request whose grant is unconfirmed: 401 if revoked."""
+    claims = unconfirmed_grant(request)
+    if claims is None:
+        return None
+    if await _grant_stands(request, claims):
+        grant_confirmed(request)
+        return None
+    return grant_revoked(request, claims)
 
 
 async def refuse_repeated_query_parameters(request: Request) -> None:
@@ -154,12 +235,15 @@ async def refuse_repeated_query_parameters(request: Request) -> None:
 
 
 def throttle(request: Request, who: str) -> None:
-    """Per caller and endpoint: the route template, so walking ids shares one bucket."""
-    route = request.scope.get("route")
-    key = (who, request.method, getattr(route, "path", request.url.path))
-    wait = request.app.state.rate_limits.take(key)
+    wait = request.app.state.rate_limits.take(_throttle_key(request, who))
     if wait is not None:
         raise RateLimited(wait)
+
+
+def _throttle_key(request: Request, who: str) -> tuple[str, str, str]:
+    """Per caller and endpoint: the route template, so walking ids shares one bucket."""
+    route = request.scope.get("route")
+    return (who, request.method, getattr(route, "path", request.url.path))
 
 
 def own_authority(caller: Caller, la_code: str) -> None:
@@ -173,6 +257,8 @@ SubmissionWriter = Annotated[Caller, Security(authenticated, scopes=["submission
 SubmissionReader = Annotated[Caller, Security(authenticated, scopes=["submissions:read"])]
 EducationWriter = Annotated[Caller, Security(authenticated, scopes=["education:write"])]
 CmeReader = Annotated[Caller, Security(authenticated, scopes=["cme:read"])]
+# Case pages and cases: the grant is checked by the read itself where it is one statement.
+CaseReader = Annotated[Caller, Security(authenticated_by_the_read, scopes=["cme:read"])]
 CmeWriter = Annotated[Caller, Security(authenticated, scopes=["cme:write"])]
 # Changing a case also answers with it, so it needs both.
 CaseWorker = Annotated[Caller, Security(authenticated, scopes=["cme:read", "cme:write"])]

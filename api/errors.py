@@ -9,9 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout as ReadPoolTimeout
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.deps import refusal_for_revoked_grant
 from schemas.problems import error_code, json_pointer
 from services.access.tokens import OAuthError
 from services.errors import FieldError, ServiceError
@@ -44,8 +46,9 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-async def _service_error(_: Request, error: Exception) -> JSONResponse:
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
+    error = await refusal_for_revoked_grant(request) or error
     log.info("request refused", extra={"status": error.status, "code": error.code})
     return problem_response(
         status=error.status,
@@ -70,8 +73,12 @@ async def _oauth_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _request_validation(_: Request, error: Exception) -> JSONResponse:
+async def _request_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    # A revoked token is refused as such, even with a malformed query (api/deps.py).
+    revoked = await refusal_for_revoked_grant(request)
+    if revoked is not None:
+        return await _service_error(request, revoked)
     problems = []
     for item in error.errors():
         location = tuple(item.get("loc", ()))
@@ -134,4 +141,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(PoolTimeout, _database_busy)
+    app.add_exception_handler(ReadPoolTimeout, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,5 +1,6 @@
 """Load benchmark: many concurrent clients against the service on PostgreSQL, with a bare
-FastAPI endpoint measured in the same run as the throughput baseline.
+FastAPI endpoint and the floor endpoint (bench/floor.py) measured in the same run as the
+baselines.
 
     .venv/bin/python bench/load.py [--clients 200] [--seconds 60] [--workers 2]
     .venv/bin/python bench/load.py --seconds 10 --clients 50        # quick run
@@ -8,9 +9,12 @@ Creates a throwaway database on the local server, migrates it, registers local-a
 and health-board clients with `cme clients add`, seeds cases, then runs two phases with
 the same load generator, concurrency and duration:
 
-1. bare: a tiny FastAPI app in this file (`GET /ping` -> constant JSON) under uvicorn with
-   the same worker count and server options as `cme serve`;
-2. service: `cme serve --workers N`, each client closed-loop (no think time unless
+1. bare: `GET /ping` -> constant JSON, from bench/floor.py under uvicorn with the same
+   worker count and server options as `cme serve`;
+2. floor: the same server's floor endpoint: the service's case-page and case SQL through
+   psycopg, encoded with orjson, no authentication, no audit; pages and reads in the
+   service's proportions;
+3. service: `cme serve --workers N`, each client closed-loop (no think time unless
    `--think-ms`), mixing case pages (`limit=100`, following `next_cursor` half the time),
    single-case reads and small signed delta submissions (5 records), 70/25/5 by default.
 
@@ -18,10 +22,13 @@ The generator is one asyncio process speaking HTTP/1.1 keep-alive on raw sockets
 connection per client): httpx.AsyncClient with 200 pooled connections managed under 100
 requests/s here, so it would have measured itself rather than the service. Prints per
 request type count, p50, p99, errors (non-2xx other than 429, timeouts, broken
-connections) and 429s; throughput; the ratio to the bare endpoint; where the CPU went
-(generator, server processes, PostgreSQL); what PostgreSQL backends were waiting on; and
-EXPLAIN ANALYZE of the case-page queries on the seeded data. Targets: no errors except
-429s, case page p99 <= 100 ms, throughput >= 40% of the bare endpoint's.
+connections) and 429s; throughput; `ratio to floor endpoint = X`; where the CPU went
+(generator, server processes, PostgreSQL, everything else on the machine); with py-spy
+(unless `--no-profile`), where the service's workers spend their time, step by step (on
+PostgreSQL a case page or read is one statement on the event loop: grant check, read and
+audit insert, counted as one step); what PostgreSQL backends were waiting on; and EXPLAIN
+ANALYZE of the case-page queries on the seeded data. Targets: no errors except 429s,
+case page p99 <= 100 ms, throughput >= 50% of the floor endpoint's.
 """
 
 from __future__ import annotations
@@ -906,16 +913,26 @@ def _cpu_snapshot(server_pid: int) -> dict[str, float]:
 
 # Where a sampled stack is, by the innermost of these frames it passes through (a stack in
 # the grant check inside authentication counts as the grant check).
+ONE_STATEMENT = "grant check, case query and audit insert: one statement (event loop)"
 STEPS = [
     ("VerifiedTokens.claims", "token verification (signature, cached)"),
     ("token_is_current", "grant check (database, every request)"),
+    ("_grant_stands (api/deps.py", "grant check (database, every request)"),
     ("throttle (api/deps.py", "rate limiting"),
     ("_session (api/deps.py", "session set-up and commit"),
+    ("transaction (services/store/db.py", "session set-up and commit"),
+    # Before the two below, whose names it shares: on PostgreSQL the grant check, the read
+    # and its audit event are one statement.
+    ("audited_reads.py", ONE_STATEMENT),
+    ("case_page (api/reads.py", ONE_STATEMENT),
+    ("case (api/reads.py", ONE_STATEMENT),
     ("list_case_rows", "case query (Core, psycopg)"),
     ("get_case_row", "case query (Core, psycopg)"),
+    ("refusal_for_revoked_grant", "grant check (database, every request)"),
     ("list_cases (services", "case query (ORM, CSV)"),
     ("record (services/audit/trail.py", "audit insert"),
     ("chain_inbox", "audit chaining (background thread)"),
+    ("chain_all (services/audit/chainer.py", "audit chaining (background thread)"),
     ("case_document", "shaping rows (case_document)"),
     ("json_response", "encoding (orjson)"),
     ("api/routes/submissions.py", "submissions (ingest)"),
@@ -979,8 +996,11 @@ class Profiler:
                 continue
             frames = stack.split(";")
             step = _step(frames)
-            # The supervisor's own stacks (no worker process under it) are not requests.
-            in_worker = any(frame.startswith("process ") for frame in frames[1:])
+            # The supervisor's own stacks (no worker process under it) are not requests, nor
+            # is multiprocessing's resource tracker, a process that only waits.
+            in_worker = any(frame.startswith("process ") for frame in frames[1:]) and not any(
+                "resource_tracker.py" in frame for frame in frames
+            )
             if step is None or not in_worker:
                 idle += int(count)
                 continue

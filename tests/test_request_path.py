@@ -168,6 +168,12 @@ def _variety(db: Session) -> list[CmeCase]:
     moment = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
     return [
         make_case(db, sensitive=True, updated_at=moment - timedelta(days=3)),
+        # Stored before addresses carried `last_known`: shaped field by field, not as stored.
+        make_case(
+            db,
+            updated_at=moment - timedelta(days=2, hours=1),
+            child={"address": {"lines": ["3 Heol Fach"], "postcode": "CF5 1AA"}},
+        ),
         make_case(
             db,
             updated_at=moment - timedelta(days=2),

@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import reads
 from api.body import read_limited_body, require_json
 from api.deps import (
+    CaseReader,
     CaseWorker,
-    CmeReader,
     LaCode,
     Session,
     own_authority,
@@ -21,12 +22,14 @@ from api.encoding import json_response
 from api.responses import AUTHENTICATED, BODY, OWN_AUTHORITY, problems
 from schemas.cases import CaseOut, CasePage, CasePatch
 from schemas.codes import CaseReason
+from services.caller import Caller
 from services.cases import outcomes as case_outcomes
 from services.cases import queries as cases
 from services.cases.csv_export import cases_csv
 from services.cases.wire import case_document, case_out
 from services.errors import FieldError, ValidationFailed
 from services.intake.parsing import is_plausible_moment, parse
+from services.store.db import transaction
 
 PATCH_MAX_BYTES = 64 * 1024
 
@@ -51,10 +54,9 @@ CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
         **problems(*AUTHENTICATED, *OWN_AUTHORITY, "invalid_cursor"),
     },
 )
-def list_cases(
+async def list_cases(
     request: Request,
-    session: Session,
-    caller: CmeReader,
+    caller: CaseReader,
     la_code: LaCode,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     reason: Annotated[CaseReason | None, Query()] = None,
@@ -78,15 +80,23 @@ def list_cases(
     filters = cases.CaseFilter(status, reason, updated_since)
     if "text/csv" not in request.headers.get("accept", ""):
         # Plain rows shaped straight into the CasePage document (see services/cases/wire.py).
-        rows, next_cursor = cases.list_case_rows(
-            session=session, caller=caller, filters=filters, limit=limit, cursor=cursor
+        rows, next_cursor = await reads.case_page(
+            request, caller=caller, filters=filters, limit=limit, cursor=cursor
         )
         return json_response(
             {"items": [case_document(row) for row in rows], "next_cursor": next_cursor}
         )
-    page, next_cursor = cases.list_cases(
-        session=session, caller=caller, filters=filters, limit=limit, cursor=cursor
-    )
+    return await run_in_threadpool(_csv_page, request, caller, filters, limit, cursor)
+
+
+def _csv_page(
+    request: Request, caller: Caller, filters: cases.CaseFilter, limit: int, cursor: str | None
+) -> Response:
+    """The page as CSV, read, audited and committed in this one thread-pool call."""
+    with transaction(request.app.state.sessions) as session:
+        page, next_cursor = cases.list_cases(
+            session=session, caller=caller, filters=filters, limit=limit, cursor=cursor
+        )
     headers = {}
     if next_cursor is not None:
         query = dict(request.query_params) | {"cursor": next_cursor}
@@ -101,9 +111,11 @@ def list_cases(
     summary="One case, with its ETag",
     responses=problems(*AUTHENTICATED, *OWN_AUTHORITY),
 )
-def read_case(session: Session, caller: CmeReader, la_code: LaCode, case_id: CaseId) -> Response:
+async def read_case(
+    request: Request, caller: CaseReader, la_code: LaCode, case_id: CaseId
+) -> Response:
     own_authority(caller, la_code)
-    case = cases.get_case_row(session=session, caller=caller, case_id=case_id)
+    case = await reads.case(request, caller=caller, case_id=case_id)
     return json_response(case_document(case), headers={"ETag": cases.etag(case)})
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from schemas.organisations import organisation
@@ -19,6 +20,7 @@ from services import audit
 from services.access.keys import PublicKey, import_registered_key, key_id, public_jwk
 from services.caller import Caller
 from services.errors import Conflict, NotFound, ServiceError
+from services.store.async_pool import Rows, postgres_sql
 from services.store.tables import Client, ClientKey
 
 SCOPES_BY_KIND: dict[str, frozenset[str]] = {
@@ -151,7 +153,7 @@ def _audit(session: Session, caller: Caller, action: str, client_id: str, *ids: 
     )
 
 
-def _active(client_id: str, kid: str) -> list[ColumnElement[bool]]:
+def _active(client_id: Any, kid: Any) -> list[ColumnElement[bool]]:
     """A non-revoked key of an enabled client, by the key's unique kid."""
     return [
         ClientKey.kid == kid,
@@ -169,12 +171,11 @@ def active_key(*, session: Session, client_id: str, kid: str) -> PublicKey | Non
     return None if document is None else import_registered_key(document)
 
 
-def grant_is_current(
-    *, session: Session | Connection, client_id: str, org_code: str, kid: str, generation: int
-) -> bool:
-    """Whether a token issued to this client of this organisation, through this key, in this
-    generation, still stands: one lookup by the key's unique kid."""
-    found = session.scalar(
+def grant_select(client_id: Any, org_code: Any, kid: Any, generation: Any) -> Select[Any]:
+    """The key that obtained a token, if the grant still stands: one lookup by the key's
+    unique kid. Values, or bind parameters where a statement is compiled once (below, and
+    services/cases/audited_reads.py)."""
+    return (
         select(ClientKey.id)
         .join(Client)
         .where(
@@ -183,7 +184,30 @@ def grant_is_current(
             Client.token_generation == generation,
         )
     )
-    return found is not None
+
+
+def grant_is_current(
+    *, session: Session | Connection, client_id: str, org_code: str, kid: str, generation: int
+) -> bool:
+    """Whether a token issued to this client of this organisation, through this key, in this
+    generation, still stands."""
+    return session.scalar(grant_select(client_id, org_code, kid, generation)) is not None
+
+
+_GRANT_SQL = postgres_sql(
+    grant_select(*(bindparam(name) for name in ("client_id", "org_code", "kid", "generation")))
+)
+
+
+async def grant_is_current_async(
+    *, connection: Rows, client_id: str, org_code: str, kid: str, generation: int
+) -> bool:
+    """`grant_is_current` on an event-loop connection (services/store/async_pool.py)."""
+    cursor = await connection.execute(
+        _GRANT_SQL,
+        {"client_id": client_id, "org_code": org_code, "kid": kid, "generation": generation},
+    )
+    return await cursor.fetchone() is not None
 
 
 def get_client(*, session: Session, client_id: str) -> Client | None:

@@ -55,6 +55,18 @@ class TokenBuckets:
                 self._buckets.popitem(last=False)
         return None if allowed else max(1, math.ceil((1.0 - tokens) / self.rate))
 
+    def give_back(self, key: Hashable) -> None:
+        """Return the token `take` spent on a request that is then refused for a reason
+        that spends none: a token whose grant is found revoked only in the request's own
+        read (api/deps.py), so a revoked token never drains its client's bucket."""
+        if not self.enabled:
+            return
+        with self._lock:
+            found = self._buckets.get(key)
+            if found is not None:
+                tokens, last = found
+                self._buckets[key] = (min(self.capacity, tokens + 1.0), last)
+
 
 class TokenEndpointLimits:
     """Refusals at the token endpoint, per client address and per claimed client_id."""

@@ -36,7 +36,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.tokens import ASSERTION_TYPE
-from services.access.clients import active_key, get_client, grant_is_current
+from services.access.clients import (
+    active_key,
+    get_client,
+    grant_is_current,
+    grant_is_current_async,
+)
 from services.access.jose import registry_for
 from services.access.keys import (
     SIGNING_ALGORITHMS,
@@ -44,6 +49,7 @@ from services.access.keys import (
     algorithms_for,
     generate_key_pair,
 )
+from services.store.async_pool import Rows
 from services.store.tables import Client, UsedAssertion
 
 log = logging.getLogger(__name__)
@@ -366,6 +372,17 @@ def token_is_current(*, session: Session | Connection, claims: AccessClaims) -> 
     the token's generation, and the key that obtained the token is not revoked."""
     return grant_is_current(
         session=session,
+        client_id=claims.client_id,
+        org_code=claims.org_code,
+        kid=claims.kid,
+        generation=claims.generation,
+    )
+
+
+async def token_is_current_async(*, connection: Rows, claims: AccessClaims) -> bool:
+    """`token_is_current` on an event-loop connection (services/store/async_pool.py)."""
+    return await grant_is_current_async(
+        connection=connection,
         client_id=claims.client_id,
         org_code=claims.org_code,
         kid=claims.kid,

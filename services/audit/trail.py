@@ -67,14 +67,7 @@ def record(
 ) -> None:
     """Record an event as part of the session's transaction (it is kept only if that
     commits): appended to the inbox in background mode, else chained as it commits."""
-    fields = {
-        "occurred_at": datetime.now(UTC).replace(microsecond=0),
-        "request_id": caller.request_id,
-        "client_id": caller.client_id,
-        "officer": caller.officer,
-        "org_code": caller.org_code,
-        "action": action,
-        "object_type": object_type,
+    fields = event_fields(caller=caller, action=action, object_type=object_type) | {
         "object_ids": list(object_ids),
         "record_count": record_count,
     }
@@ -85,6 +78,39 @@ def record(
         return
     pending: list[AuditEvent] = session.info.setdefault(_PENDING, [])
     pending.append(AuditEvent(**fields))
+
+
+def event_fields(*, caller: Caller, action: str, object_type: str) -> dict[str, Any]:
+    """An event's fields but the objects it names (`object_ids`, `record_count`)."""
+    return {
+        "occurred_at": datetime.now(UTC).replace(microsecond=0),
+        "request_id": caller.request_id,
+        "client_id": caller.client_id,
+        "officer": caller.officer,
+        "org_code": caller.org_code,
+        "action": action,
+        "object_type": object_type,
+    }
+
+
+def append_to_inbox_sql(
+    *, object_ids: str, record_count: str, source: str, condition: str = ""
+) -> str:
+    """PostgreSQL SQL appending one event to the inbox from within the statement that reads
+    what it records (services/cases/audited_reads.py): `event_fields` as `%(name)s`
+    parameters; the objects' ids (a JSON array) and count as SQL over `source`, so the
+    event names exactly the rows that statement returns; `condition` (a WHERE or HAVING
+    clause) says whether it is written at all. RETURNING the event's id lets the statement
+    return its rows only joined to it."""
+    named = [name for name in _CONTENT_FIELDS if name not in ("object_ids", "record_count")]
+    inbox = cast(Table, AuditInbox.__table__)
+    columns = ", ".join((*named, "object_ids", "record_count"))
+    values = ", ".join(f"%({name})s" for name in named)
+    # Names and the caller's SQL expressions only; every value is a parameter.
+    return (
+        f"INSERT INTO {inbox.name} ({columns}) "  # noqa: S608
+        f"SELECT {values}, {object_ids}, {record_count} FROM {source} {condition} RETURNING id"
+    )
 
 
 # On the table, not the mapped class: a plain Core INSERT, compiled once and cached, where

@@ -8,7 +8,7 @@ the caller (404), and never appears in a list.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from services.store.tables import CmeCase
 _Case = TypeVar("_Case", CmeCase, RowMapping)
 
 MAX_PAGE = 1000
-_NO_SUCH_CASE = "No such case for this authority."
+NO_SUCH_CASE = "No such case for this authority."
 _CASE_ID = re.compile(r"[0-9a-f-]{36}")
 
 
@@ -38,8 +38,13 @@ class CaseFilter:
 
 def visible(caller: Caller) -> ColumnElement[bool]:
     """The caller's own, unrestricted cases; sensitive ones only with clearance."""
-    own = and_(CmeCase.la_code == caller.org_code, CmeCase.restricted.is_(False))
-    return own if caller.sees_sensitive else and_(own, CmeCase.sensitive.is_(False))
+    return visible_to(caller.org_code, sensitive=caller.sees_sensitive)
+
+
+def visible_to(org_code: Any, *, sensitive: bool) -> ColumnElement[bool]:
+    """`visible` for an organisation (a value, or a bind parameter) and a clearance."""
+    own = and_(CmeCase.la_code == org_code, CmeCase.restricted.is_(False))
+    return own if sensitive else and_(own, CmeCase.sensitive.is_(False))
 
 
 def list_cases(
@@ -71,20 +76,39 @@ def list_case_rows(
 def _page(
     statement: Select[Any], caller: Caller, filters: CaseFilter, limit: int, cursor: str | None
 ) -> Select[Any]:
-    statement = statement.where(visible(caller))
+    return page_of(
+        statement,
+        org_code=caller.org_code,
+        sensitive=caller.sees_sensitive,
+        filters=filters,
+        after=None if cursor is None else decode_cursor(cursor),
+        rows=limit + 1,
+    )
+
+
+def page_of(
+    statement: Select[Any],
+    *,
+    org_code: Any,
+    sensitive: bool,
+    filters: CaseFilter,
+    after: tuple[Any, Any] | None,
+    rows: Any,
+) -> Select[Any]:
+    """A page of the visible cases in list order: after the (updated_at, case_id) of the
+    previous page's last case, `rows` of them. Values, or bind parameters where the
+    statement is compiled once (services/cases/audited_reads.py)."""
+    statement = statement.where(visible_to(org_code, sensitive=sensitive))
     if filters.status is not None:
         statement = statement.where(CmeCase.status == filters.status)
     if filters.reason is not None:
         statement = statement.where(CmeCase.reason == filters.reason)
     if filters.updated_since is not None:
         statement = statement.where(CmeCase.updated_at > filters.updated_since)
-    if cursor is not None:
-        after_time, after_id = decode_cursor(cursor)
+    if after is not None:
         # A row comparison, so the (la_code, updated_at, case_id) index serves it.
-        statement = statement.where(
-            tuple_(CmeCase.updated_at, CmeCase.case_id) > tuple_(after_time, after_id)
-        )
-    return statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(limit + 1)
+        statement = statement.where(tuple_(CmeCase.updated_at, CmeCase.case_id) > tuple_(*after))
+    return statement.order_by(CmeCase.updated_at, CmeCase.case_id).limit(rows)
 
 
 def _audited_page(
@@ -100,12 +124,17 @@ def _audited_page(
         object_ids=case_ids,
         record_count=len(page),
     )
+    return page, next_cursor(page, more=more)
+
+
+def next_cursor(page: Sequence[Any], *, more: bool) -> str | None:
+    """The cursor after the page's last case, when more follow."""
     if not more:
-        return page, None
+        return None
     last = page[-1]
-    if isinstance(last, RowMapping):
-        return page, encode_cursor(last["updated_at"], last["case_id"])
-    return page, encode_cursor(last.updated_at, last.case_id)
+    if isinstance(last, CmeCase):
+        return encode_cursor(last.updated_at, last.case_id)
+    return encode_cursor(last["updated_at"], last["case_id"])
 
 
 def get_case(*, session: Session, caller: Caller, case_id: str) -> CmeCase:
@@ -119,7 +148,7 @@ def get_case_row(*, session: Session, caller: Caller, case_id: str) -> RowMappin
     statement = select(CmeCase.__table__).where(visible(caller), CmeCase.case_id == case_id)
     case = session.execute(statement).mappings().first()
     if case is None:
-        raise NotFound(_NO_SUCH_CASE)
+        raise NotFound(NO_SUCH_CASE)
     _audit_read(session, caller, case_id)
     return case
 
@@ -134,17 +163,17 @@ def _audit_read(session: Session, caller: Caller, case_id: str) -> None:
     )
 
 
-def etag(case: CmeCase | RowMapping) -> str:
-    if isinstance(case, RowMapping):
-        return f'"{case["case_id"]}.{case["version"]}"'
-    return f'"{case.case_id}.{case.version}"'
+def etag(case: CmeCase | Mapping[Any, Any]) -> str:
+    if isinstance(case, CmeCase):
+        return f'"{case.case_id}.{case.version}"'
+    return f'"{case["case_id"]}.{case["version"]}"'
 
 
 def _find(session: Session, caller: Caller, case_id: str, *, lock: bool) -> CmeCase:
     statement = select(CmeCase).where(visible(caller), CmeCase.case_id == case_id)
     case = session.scalar(statement.with_for_update() if lock else statement)
     if case is None:
-        raise NotFound(_NO_SUCH_CASE)
+        raise NotFound(NO_SUCH_CASE)
     return case
 
 
