@@ -78,14 +78,12 @@ class PersonFeatures:
     family_former: tuple[str, ...]  # former surnames, standardised
     family_phonetic: str | None  # for blocking only
     date_of_birth: str | None  # ISO yyyy-mm-dd
-    date_of_birth_swaps: str | None  # the date with two neighbours swapped (`adjacent_swaps`)
     dob_year: int | None
     dob_month: int | None
     dob_day: int | None
     dob_ordinal: int | None  # days since 1 Jan of year 1, so slips are a subtraction
     sex: str | None
     postcode: str | None
-    postcode_swaps: str | None  # as for the date: for scoring's one-edit test (`predict`)
     postcode_sector: str | None
     postcode_district: str | None
     address_tokens: tuple[str, ...]
@@ -162,38 +160,13 @@ def _distinct_words(name: str) -> tuple[str, ...]:
     return tuple(sorted(set(name_tokens(name))))
 
 
-#: Separates the strings of `adjacent_swaps`: never inside a date or a postcode, whose
-#: whitespace is collapsed to single spaces.
-SWAP_SEPARATOR = "\n"
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def adjacent_swaps(text: str | None) -> str | None:
-    """Every distinct string made from `text` by swapping two neighbouring characters, each
-    between two `SWAP_SEPARATOR`s.
-
-    Two strings of equal length that differ in two places are one edit apart exactly when
-    one is among the other's swaps, which a substring search answers far faster than the
-    Damerau-Levenshtein distance it replaces in scoring (a few thousand distinct dates
-    and postcodes, against hundreds of thousands of pairs). One string, not a list: DuckDB
-    carries a string through the pairs' join at a fraction of a list's cost."""
-    if not text:
-        return None
-    swaps = {text[:i] + text[i + 1] + text[i] + text[i + 2 :] for i in range(len(text) - 1)}
-    swaps.discard(text)
-    if not swaps:
-        return None
-    return "".join(f"{SWAP_SEPARATOR}{swap}" for swap in sorted(swaps)) + SWAP_SEPARATOR
-
-
 @lru_cache(maxsize=_CACHE_SIZE)
 def _date_parts(
     dob: date | None,
-) -> tuple[str | None, str | None, int | None, int | None, int | None, int | None]:
+) -> tuple[str | None, int | None, int | None, int | None, int | None]:
     if dob is None:
-        return None, None, None, None, None, None
-    iso = dob.isoformat()
-    return iso, adjacent_swaps(iso), dob.year, dob.month, dob.day, dob.toordinal()
+        return None, None, None, None, None
+    return dob.isoformat(), dob.year, dob.month, dob.day, dob.toordinal()
 
 
 def _feature_values(record: PersonRecord) -> tuple[object, ...]:
@@ -236,7 +209,6 @@ def _feature_values(record: PersonRecord) -> tuple[object, ...]:
         *_date_parts(record.date_of_birth),
         sex if sex in _INFORMATIVE_SEX else None,
         postcode,
-        adjacent_swaps(postcode),
         sector,
         district,
         address_words,
@@ -279,6 +251,5 @@ def clear_caches() -> None:
         _address_words,
         _middle_canons,
         _distinct_words,
-        adjacent_swaps,
     ):
         cached.cache_clear()

@@ -8,16 +8,23 @@ import duckdb
 import pytest
 
 from services.linkage.comparisons import MODEL_COMPARISONS, _one_edit
-from services.linkage.features import SWAP_SEPARATOR, adjacent_swaps
-from services.linkage.predict import _cheaper, _one_edit_by_swaps, _parameters, _weight_sql
+from services.linkage.predict import (
+    _cheaper,
+    _one_edit_by_swaps,
+    _parameters,
+    _weight_sql,
+    swaps_sql,
+)
 from services.linkage.scoring import load_prior
 
 
-def test_swaps_are_the_distinct_neighbour_transpositions() -> None:
-    assert adjacent_swaps("ABBA") == f"{SWAP_SEPARATOR}ABAB{SWAP_SEPARATOR}BABA{SWAP_SEPARATOR}"
-    assert adjacent_swaps("AA") is None  # swapping equal letters changes nothing
-    assert adjacent_swaps("") is None
-    assert adjacent_swaps(None) is None
+def test_swaps_are_the_neighbour_transpositions_between_separators() -> None:
+    con = duckdb.connect(":memory:")
+    rows = con.execute(
+        f"SELECT {swaps_sql('v')} FROM (VALUES ('ABCD'), ('A'), (''), (NULL)) t(v)"  # noqa: S608
+    ).fetchall()
+
+    assert [row[0] for row in rows] == ["\nBACD\nACBD\nABDC\n", None, None, None]
 
 
 def _strings(rng: random.Random) -> list[str]:
@@ -47,8 +54,9 @@ def _strings(rng: random.Random) -> list[str]:
 def test_the_swap_form_agrees_with_the_comparisons_one_edit_test(column: str) -> None:
     strings = _strings(random.Random(11))
     con = duckdb.connect(":memory:")
-    con.execute("CREATE TABLE side (v VARCHAR, swaps VARCHAR)")
-    con.executemany("INSERT INTO side VALUES (?, ?)", [(s, adjacent_swaps(s)) for s in strings])
+    con.execute("CREATE TABLE words (v VARCHAR)")
+    con.executemany("INSERT INTO words VALUES (?)", [(s,) for s in strings])
+    con.execute(f"CREATE TABLE side AS SELECT v, {swaps_sql('v')} AS swaps FROM words")  # noqa: S608
     pairs = (
         f"SELECT l.v AS {column}_l, l.swaps AS {column}_swaps_l, r.v AS {column}_r"  # noqa: S608
         " FROM side l, side r"
