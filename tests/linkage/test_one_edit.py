@@ -29,8 +29,8 @@ def test_swaps_are_the_neighbour_transpositions_between_separators() -> None:
 
 def _strings(rng: random.Random) -> list[str]:
     """Postcodes and dates (one with Welsh letters, as DuckDB counts characters, not bytes),
-    and every kind of near miss of them: a typo, a swap, a letter
-    gained or lost, two typos, and strings that share only their letters."""
+    and every kind of near miss of them: a typo, a swap, a letter gained or lost, two typos,
+    and strings that share only their letters."""
     bases = ["CF11 9AB", "SA1 1AA", "2015-03-12", "2016-12-31", "4000", "AB", "ŴÂ1 9ÊB"]
     found = set(bases)
     for base in bases:
