@@ -21,6 +21,7 @@ from services.linkage.assignment import (
     review_sole,
     sole_candidate_bayes_factor,
 )
+from services.linkage.collection import collection_paused
 from services.linkage.deterministic import is_consistent, nhs_number_pairs
 from services.linkage.features import clear_caches
 from services.linkage.models import (
@@ -72,6 +73,16 @@ def link(
     settings: LinkageSettings,
 ) -> LinkageResult:
     """Link each health record to at most one education record, or list review candidates."""
+    with collection_paused():
+        return _link(health=health, education=education, settings=settings)
+
+
+def _link(
+    *,
+    health: Sequence[PersonRecord],
+    education: Sequence[PersonRecord],
+    settings: LinkageSettings,
+) -> LinkageResult:
     _require_unique_ids(health, "health")
     _require_unique_ids(education, "education")
     con = open_workspace()

@@ -155,6 +155,12 @@ def _middle_canons(middle_names: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def _distinct_words(name: str) -> tuple[str, ...]:
+    """The sorted distinct words of a name (folding them is most of a record's cost)."""
+    return tuple(sorted(set(name_tokens(name))))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def _date_parts(
     dob: date | None,
 ) -> tuple[str | None, int | None, int | None, int | None, int | None]:
@@ -173,8 +179,10 @@ def _feature_values(record: PersonRecord) -> tuple[object, ...]:
             c for former, _ in record.former_names if (c := _given_parts(former or "")[1])
         )
         alt_canons = tuple(sorted(alternatives))
-    middle_tokens = tuple(sorted(set(name_tokens(record.middle_names))))
-    given_words = tuple(sorted({*name_tokens(record.given_name), *middle_tokens}))
+    middle_tokens = _distinct_words(record.middle_names or "")
+    given_words = _distinct_words(record.given_name or "")
+    if middle_tokens:
+        given_words = tuple(sorted({*given_words, *middle_tokens}))
     family, family_tokens, phonetic = _family_parts(record.family_name or "")
     former: tuple[str, ...] = ()
     if record.former_names:
@@ -242,5 +250,6 @@ def clear_caches() -> None:
         _family_parts,
         _address_words,
         _middle_canons,
+        _distinct_words,
     ):
         cached.cache_clear()

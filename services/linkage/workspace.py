@@ -38,6 +38,8 @@ def open_workspace() -> duckdb.DuckDBPyConnection:
     # Two threads match the service's small workers; insertion order kept for determinism.
     con.execute(f"SET threads = {_THREADS}").fetchall()
     con.execute("SET preserve_insertion_order = true").fetchall()
+    # A worker has no terminal to draw on: DuckDB's bar would only fill its logs.
+    con.execute("SET enable_progress_bar = false").fetchall()
     return con
 
 

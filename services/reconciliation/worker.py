@@ -14,6 +14,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.linkage import LinkageSettings
+from services.linkage.collection import collection_paused
 from services.linkage.sharing import SharedParameters
 from services.reconciliation.queue import claim_next
 from services.reconciliation.run import NothingToReconcile, reconcile
@@ -43,7 +44,8 @@ def work_once(*, sessions: sessionmaker[Session], settings: LinkageSettings) -> 
         job_id = job.reconciliation_id
     log.info("reconciliation started", extra={"reconciliation_id": job_id})
     try:
-        with sessions() as session, session.begin():
+        # The collector walks every record a run holds, over and over, for nothing.
+        with collection_paused(), sessions() as session, session.begin():
             job = session.get(Reconciliation, job_id)
             assert job is not None
             summary = reconcile(
