@@ -485,13 +485,7 @@ def main(*, quick: bool, tuning: bool) -> None:
     # FEBRL3, FEBRL2 and FEBRL1 the same way for tuning).
     for dataset in [d for d in DATASETS if not (tuning and d == "febrl")]:
         for engine in ENGINES:
-            completed = subprocess.run(
-                [sys.executable, __file__, "--measure", engine, dataset, *flags],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            m = json.loads(completed.stdout.strip().splitlines()[-1])
+            m = measured_apart(__file__, engine, dataset, *flags)
             print(
                 f"{DATASET_LABELS[dataset]:<20}{ENGINE_LABELS[engine]:<20}{m['definite']:>7}"
                 f"{m['definite_precision']:>9.4f}{m['recall']:>8.4f}{m['review_share']:>8.2%}"
@@ -504,6 +498,19 @@ def main(*, quick: bool, tuning: bool) -> None:
         "targets (independent, test): def-prec >= 0.99, recall >= 0.998, review <= 1%,"
         " unm-lnk 0, EHE-a 0; febrl4 school-age: def-prec >= 0.98, review <= 1%"
     )
+
+
+def measured_apart(script: str, engine: str, dataset: str, *flags: str) -> dict[str, Any]:
+    """`script --measure engine dataset` in a process of its own (so each measurement has
+    its own peak memory and no warm caches), and the figures it printed last."""
+    completed = subprocess.run(
+        [sys.executable, script, "--measure", engine, dataset, *flags],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _flag_set(arguments: Sequence[str]) -> Mapping[str, bool]:

@@ -26,7 +26,6 @@ failures are never looked at.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -43,6 +42,7 @@ from bench.linkage import (
     Case,
     _febrl_person,
     febrl_pairs_case,
+    measured_apart,
     run_fair_splink,
     score_outcomes,
     synth_case,
@@ -196,13 +196,7 @@ def main() -> None:
     print("-" * len(header))
     for dataset in TUNING_DATASETS:
         for engine in ENGINES:
-            completed = subprocess.run(
-                [sys.executable, __file__, "--measure", engine, dataset],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            m = json.loads(completed.stdout.strip().splitlines()[-1])
+            m = measured_apart(__file__, engine, dataset)
             print(
                 f"{dataset + ' (tuning)':<28}{ENGINE_LABELS[engine]:<20}{m['definite']:>7}"
                 f"{m['definite_precision']:>9.4f}{m['recall']:>8.4f}{m['review_share']:>8.2%}"
