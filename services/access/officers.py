@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -40,13 +40,7 @@ class OfficerListing:
     sensitive: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "officer_id": self.officer_id,
-            "la": self.la,
-            "subject": self.subject,
-            "name": self.name,
-            "sensitive": self.sensitive,
-        }
+        return asdict(self)
 
 
 def _listing(officer: Officer) -> OfficerListing:

@@ -21,9 +21,8 @@ from services.linkage.comparisons import (
     MODEL_COMPARISONS,
     PREDICTION_BLOCKING_RULES,
     FieldComparison,
-    _one_edit,
 )
-from services.linkage.features import FEATURE_COLUMNS
+from services.linkage.workspace import WORKSPACE_COLUMNS
 
 ModelDict = dict[str, Any]
 TF_COLUMNS: tuple[str, ...] = tuple(
@@ -115,51 +114,6 @@ def _weight_sql(comparison: FieldComparison, levels: dict[tuple[str, str], Model
     return f"CASE {' '.join(branches)} END"
 
 
-#: Columns whose one-edit test `_one_edit_by_swaps` answers: dates and postcodes, where
-#: the Damerau-Levenshtein distance was a fifth of all scoring.
-_SWAPPED_COLUMNS = ("date_of_birth", "postcode")
-#: Never inside a date or a postcode, whose whitespace is collapsed to single spaces.
-_SWAP_SEPARATOR = "chr(10)"
-
-
-def swaps_sql(value: str) -> str:
-    """The strings made from `value` (an SQL string expression) by swapping two neighbouring
-    characters, each between two `_SWAP_SEPARATOR`s: one string per record, not a list
-    (DuckDB carries a string through the pairs' join at a fraction of a list's cost)."""
-    s = _SWAP_SEPARATOR
-    swapped = (
-        f"substr({value}, 1, i - 1) || substr({value}, i + 1, 1) || substr({value}, i, 1)"
-        f" || substr({value}, i + 2)"
-    )
-    return (
-        f"CASE WHEN length({value}) > 1 THEN {s} || array_to_string("
-        f"list_transform(range(1, length({value})), lambda i: {swapped}), {s}) || {s} END"
-    )
-
-
-def _one_edit_by_swaps(column: str) -> str:
-    """The comparisons' one-edit test with its dearest branch, Damerau-Levenshtein on two
-    mismatches, answered by a substring search among the left record's neighbour swaps
-    (`swaps_sql`) instead: of two equal-length strings differing in two places, one is a
-    single edit from the other exactly when it is one of its swaps."""
-    left, right = f'"{column}_l"', f'"{column}_r"'
-    separator = _SWAP_SEPARATOR
-    return (
-        f"CASE WHEN abs(length({left}) - length({right})) > 1 THEN FALSE"
-        f" WHEN length({left}) <> length({right}) THEN levenshtein({left}, {right}) <= 1"
-        f" WHEN hamming({left}, {right}) <= 1 THEN TRUE"
-        f' ELSE coalesce(contains("{column}_swaps_l", {separator} || {right} || {separator}),'
-        " FALSE) END"
-    )
-
-
-def _cheaper(level_sql: str) -> str:
-    """`level_sql` with each one-edit test on a column with known swaps made cheap."""
-    for column in _SWAPPED_COLUMNS:
-        level_sql = level_sql.replace(_one_edit(column), _one_edit_by_swaps(column))
-    return level_sql
-
-
 def _number_rows(con: duckdb.DuckDBPyConnection, tf_columns: tuple[str, ...]) -> None:
     """`lk_health` / `lk_education`: candidates with a row number and term frequencies,
     computed over both lists together as Splink does."""
@@ -177,11 +131,10 @@ def _number_rows(con: duckdb.DuckDBPyConnection, tf_columns: tuple[str, ...]) ->
         ).fetchall()
     for side in ("health", "education"):
         tf_select = "".join(f", lk_tf_{c}.tf_{c}" for c in tf_columns)
-        swaps = "".join(f', {swaps_sql(f"c.{c}")} AS "{c}_swaps"' for c in _SWAPPED_COLUMNS)
         tf_join = "".join(f' LEFT JOIN lk_tf_{c} USING ("{c}")' for c in tf_columns)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE lk_{side} AS SELECT"  # noqa: S608
-            f" row_number() OVER (ORDER BY record_id) AS lk_row, c.*{tf_select}{swaps}"
+            f" row_number() OVER (ORDER BY record_id) AS lk_row, c.*{tf_select}"
             f" FROM {side}_candidates c{tf_join}"
         ).fetchall()
 
@@ -224,15 +177,11 @@ def predict(
     # Each comparison's weight is its own column (computed once), so the pairs shown to an
     # officer can carry the waterfall at no extra scoring cost.
     per_comparison = ", ".join(
-        f'{_cheaper(_weight_sql(c, levels))} AS "w_{c.field}"' for c in MODEL_COMPARISONS
+        f'{_weight_sql(c, levels)} AS "w_{c.field}"' for c in MODEL_COMPARISONS
     )
     weight = " + ".join([_float(prior_weight), *(f'"w_{c.field}"' for c in MODEL_COMPARISONS)])
     weight_columns = ", ".join(f'"w_{c.field}"' for c in MODEL_COMPARISONS)
-    columns = [
-        *FEATURE_COLUMNS,
-        *(f"tf_{c}" for c in tf_columns),
-        *(f"{c}_swaps" for c in _SWAPPED_COLUMNS),
-    ]
+    columns = [*WORKSPACE_COLUMNS, *(f"tf_{c}" for c in tf_columns)]
     sides = ", ".join(f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in columns)
     threshold = math.log2(review_lower / (1.0 - review_lower)) if review_lower < 1.0 else math.inf
     rows = con.execute(

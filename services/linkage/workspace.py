@@ -12,7 +12,13 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from services.linkage.comparisons import FIELD_COMPARISONS, agreement_case_sql
+from services.linkage.comparisons import (
+    FIELD_COMPARISONS,
+    ONE_EDIT_COLUMNS,
+    SWAP_COLUMNS,
+    agreement_case_sql,
+    swaps_sql,
+)
 from services.linkage.features import (
     FEATURE_COLUMNS,
     INTEGER_COLUMNS,
@@ -23,6 +29,9 @@ from services.linkage.models import AgreementLabel, PersonRecord
 
 Pair = tuple[str, str]
 _THREADS = 2
+#: Every column of a workspace table: the features, and the neighbour swaps DuckDB derives
+#: from them for the one-edit tests (built once per record, not once per pair).
+WORKSPACE_COLUMNS: tuple[str, ...] = (*FEATURE_COLUMNS, *SWAP_COLUMNS)
 
 
 def _arrow_type(column: str) -> pa.DataType:
@@ -59,7 +68,11 @@ def load_records(
         {name: pa.array(columns[name], type=_arrow_type(name)) for name in FEATURE_COLUMNS}
     )
     con.register(f"{table}_arrow", arrow)
-    sql = f"CREATE TABLE {table} AS SELECT * FROM {table}_arrow ORDER BY record_id"  # noqa: S608
+    swaps = "".join(
+        f', {swaps_sql(f"{column}")} AS "{name}"'
+        for column, name in zip(ONE_EDIT_COLUMNS, SWAP_COLUMNS, strict=True)
+    )
+    sql = f"CREATE TABLE {table} AS SELECT *{swaps} FROM {table}_arrow ORDER BY record_id"  # noqa: S608
     con.execute(sql).fetchall()
     con.unregister(f"{table}_arrow")
 
@@ -67,7 +80,7 @@ def load_records(
 def pair_sides_sql(pairs_table: str, health_table: str, education_table: str) -> str:
     """Rows of `pairs_table` (health_record_id, education_record_id) widened into the
     `_l` (health) and `_r` (education) feature columns the comparison SQL expects."""
-    sides = ", ".join(f"h.{c} AS {c}_l, e.{c} AS {c}_r" for c in FEATURE_COLUMNS)
+    sides = ", ".join(f"h.{c} AS {c}_l, e.{c} AS {c}_r" for c in WORKSPACE_COLUMNS)
     return (
         f"SELECT {sides} FROM {pairs_table} p "  # noqa: S608 - our own identifiers
         f"JOIN {health_table} h ON h.record_id = p.health_record_id "

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from services.linkage import LinkageSettings
-from services.linkage.comparisons import _one_edit
+from services.linkage.comparisons import _one_edit, swaps_sql
 from services.linkage.predict import predict
 from services.linkage.prior import synthetic_population
 from services.linkage.scoring import _candidate_counts, load_prior, prior_odds, splink_predict
@@ -62,7 +62,8 @@ def test_one_edit_is_damerau_levenshtein_within_one(left: str, right: str) -> No
     con = duckdb.connect(":memory:")
     expected, ours = con.execute(
         f"SELECT damerau_levenshtein(postcode_l, postcode_r) <= 1, {_one_edit('postcode')} "  # noqa: S608
-        "FROM (SELECT ? AS postcode_l, ? AS postcode_r)",
+        f"FROM (SELECT *, {swaps_sql('postcode_l')} AS postcode_swaps_l"
+        " FROM (SELECT ? AS postcode_l, ? AS postcode_r))",
         [left, right],
     ).fetchall()[0]
     assert ours == expected
