@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -206,3 +209,65 @@ def test_the_service_chains_its_inbox_before_it_stops(settings: Any) -> None:
         engine.dispose()
     assert broken is None
     assert checked >= 2  # the token issued and the list read
+
+
+_TEXT = st.text(max_size=40)  # any Unicode: quotes, backslashes, controls, Welsh letters
+
+
+@given(
+    content=st.fixed_dictionaries(
+        {
+            "seq": st.integers(min_value=1, max_value=2**62),
+            "occurred_at": _TEXT,
+            "request_id": st.none() | _TEXT,
+            "client_id": st.none() | _TEXT,
+            "org_code": st.none() | _TEXT,
+            "action": _TEXT,
+            "object_type": _TEXT,
+            "object_ids": st.lists(_TEXT, max_size=5),
+            "record_count": st.none() | st.integers(min_value=0, max_value=2**31),
+        },
+        optional={"officer": _TEXT},
+    )
+)
+def test_the_fast_canonical_form_is_the_one_every_event_was_hashed_in(
+    content: dict[str, Any],
+) -> None:
+    from services.audit.trail import _canonical
+
+    expected = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    assert _canonical(content) == expected
+
+
+def test_chaining_copies_each_event_exactly_as_it_was_hashed(engine: Engine) -> None:
+    from services.audit.chainer import chain_all
+    from services.store.tables import AuditEvent, AuditInbox
+
+    awkward = Caller(
+        org_code="W06000015",
+        officer='swyddog-ŵŷ "\\ \n',
+        request_id='req "1" \\ ✓',
+    )
+    with session_factory(engine, audit_chain="background")() as session, session.begin():
+        audit.record(
+            session=session,
+            caller=awkward,
+            action="case.listed",
+            object_type="cme_case",
+            object_ids=["case-ŵ", 'case-"2"'],
+            record_count=2,
+        )
+    _append_with(session_factory(engine, audit_chain="background"), 3)
+
+    assert chain_all(session_factory(engine)) == 4
+    with Session(engine) as session:
+        first = session.scalars(select(AuditEvent).where(AuditEvent.seq == 1)).one()
+        waiting = session.scalar(select(func.count()).select_from(AuditInbox))
+    assert (first.officer, first.request_id, first.object_ids, first.record_count) == (
+        'swyddog-ŵŷ "\\ \n',
+        'req "1" \\ ✓',
+        ["case-ŵ", 'case-"2"'],
+        2,
+    )
+    assert waiting == 0
+    assert verify(engine) == (4, None)
