@@ -47,7 +47,7 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
 
 
 def test_a_case_pages_audit_ids_stay_in_the_row_on_postgresql(engine: Engine) -> None:
-    """Migration 0012: 100 case ids (~4 KB) in the row itself, not in a TOAST table; a
+    """Migration 0013: 100 case ids (~4 KB) in the row itself, not in a TOAST table; a
     catalogue setting PostgreSQL alone has, so SQLite only goes down and up through it."""
     config = alembic_config()
     # Random ids, as case ids are: they barely compress, so only storage keeps them inline.
@@ -77,7 +77,7 @@ def test_a_case_pages_audit_ids_stay_in_the_row_on_postgresql(engine: Engine) ->
     assert toasted_bytes_after_an_event() == 0
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0011")
+        command.downgrade(config, "0012")
     before = toasted_bytes_after_an_event()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
