@@ -8,27 +8,15 @@ from datetime import date
 
 import psycopg
 import pytest
-from alembic import command
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.store.bulk import RowStream
 from services.store.db import make_engine
-from services.store.schema_version import alembic_config
 from services.store.tables import HealthRecord
+from tests.test_migration_0008 import HEALTH_RECORD, SUBMISSION, SUBMISSION_ID, _migrate
 
-SUBMISSION = (
-    "INSERT INTO submissions (submission_id, lhb_code, client_id, extract_type, extracted_at,"
-    " received_at, body_sha256, signature, record_count, receipt) VALUES (:id, :lhb, 'cli_a',"
-    " 'full', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'digest', 'signature', 1, '{}')"
-)
-HEALTH_RECORD = (
-    "INSERT INTO health_records (lhb_code, record_id, submission_id, local_authority_code,"
-    " sensitive, given_name, family_name, former_names, date_of_birth) VALUES (:lhb, :record,"
-    " :id, 'W06000015', false, 'Cerys', 'Jones', '[]', '2015-03-02')"
-)
-SUBMISSION_ID = "3f0e9c1e-6b1a-4c1e-9f4e-2d7b8a1c0e55"
 OTHER_ID = "9b2d7c1e-0a4f-4c6e-8d1b-5e3f2a1c0d77"
 
 
@@ -129,12 +117,6 @@ def test_records_copied_in_bulk_are_checked_too(engine: Engine) -> None:
 def _load(engine: Engine, row: dict[str, object]) -> None:
     with Session(engine) as session, session.begin(), RowStream(session, HealthRecord) as rows:
         rows.add([row])
-
-
-def _migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def test_downgrade_puts_the_foreign_key_back(engine: Engine) -> None:

@@ -32,39 +32,32 @@ FK = "fk_health_records_submission_id_submissions"
 KEY = ["submission_id", "lhb_code"]
 _REFUSAL = "health record without its submission"
 
+# New or changed records: each distinct submission they name must exist (and is locked).
+_RECORDS_WITHOUT_SUBMISSION = """
+    SELECT 1 FROM (SELECT DISTINCT submission_id, lhb_code FROM new_rows) n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM submissions s
+        WHERE s.submission_id = n.submission_id AND s.lhb_code = n.lhb_code
+    )"""
+_LOCK_SUBMISSIONS = """
+    PERFORM 1 FROM submissions s
+        JOIN (SELECT DISTINCT submission_id, lhb_code FROM new_rows) n
+        USING (submission_id, lhb_code)
+        FOR KEY SHARE OF s;"""
+# Deleted or re-keyed submissions: no record may still name a key that is gone.
+_KEYS_GONE_WITH_RECORDS = """
+    SELECT 1 FROM old_rows o
+    WHERE NOT EXISTS (
+        SELECT 1 FROM submissions s
+        WHERE s.submission_id = o.submission_id AND s.lhb_code = o.lhb_code
+    )
+    AND EXISTS (
+        SELECT 1 FROM health_records h
+        WHERE h.submission_id = o.submission_id AND h.lhb_code = o.lhb_code
+    )"""
 _POSTGRES_FUNCTIONS = {
-    # New or changed records: each distinct submission they name must exist.
-    "health_records_have_submissions": """
-        PERFORM 1 FROM submissions s
-            JOIN (SELECT DISTINCT submission_id, lhb_code FROM new_rows) n
-            USING (submission_id, lhb_code)
-            FOR KEY SHARE OF s;
-        IF EXISTS (
-            SELECT 1 FROM (SELECT DISTINCT submission_id, lhb_code FROM new_rows) n
-            WHERE NOT EXISTS (
-                SELECT 1 FROM submissions s
-                WHERE s.submission_id = n.submission_id AND s.lhb_code = n.lhb_code
-            )
-        ) THEN
-            RAISE EXCEPTION 'health record without its submission'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;""",
-    # Deleted or re-keyed submissions: no record may still name a key that is gone.
-    "submissions_keep_their_records": """
-        IF EXISTS (
-            SELECT 1 FROM old_rows o
-            WHERE NOT EXISTS (
-                SELECT 1 FROM submissions s
-                WHERE s.submission_id = o.submission_id AND s.lhb_code = o.lhb_code
-            )
-            AND EXISTS (
-                SELECT 1 FROM health_records h
-                WHERE h.submission_id = o.submission_id AND h.lhb_code = o.lhb_code
-            )
-        ) THEN
-            RAISE EXCEPTION 'health record without its submission'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;""",
+    "health_records_have_submissions": (_LOCK_SUBMISSIONS, _RECORDS_WITHOUT_SUBMISSION),
+    "submissions_keep_their_records": ("", _KEYS_GONE_WITH_RECORDS),
 }
 # (trigger, event, table, transition tables, function); one event each, as PostgreSQL
 # requires of triggers with transition tables.
@@ -101,9 +94,11 @@ def upgrade() -> None:
     with op.batch_alter_table("health_records") as batch_op:
         batch_op.drop_constraint(FK, type_="foreignkey")
     if op.get_bind().dialect.name == "postgresql":
-        for name, body in _POSTGRES_FUNCTIONS.items():
+        for name, (first, refused) in _POSTGRES_FUNCTIONS.items():
             op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN {body}"
+                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN {first}"
+                f" IF EXISTS ({refused}) THEN RAISE EXCEPTION '{_REFUSAL}'"
+                " USING ERRCODE = 'foreign_key_violation'; END IF;"
                 " RETURN NULL; END; $$ LANGUAGE plpgsql"
             )
         for trigger, event, table, transition, function in _POSTGRES_TRIGGERS:
