@@ -54,6 +54,10 @@ class Measured:
     client_side: float
     idle_rss: int
     peak_rss: int
+    # CPU seconds (user + system) of each side's Python process and of its PostgreSQL
+    # backends: less moved by other work on the machine than the wall-clock seconds.
+    floor_cpu: tuple[float, float]
+    service_cpu: tuple[float, float]
 
     @property
     def ratio(self) -> float:
@@ -188,7 +192,7 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
     del records
     print(f"{count} records: body {len(body) / 1e6:.1f} MB", flush=True)
 
-    floor = measure_floor(url, body)
+    floor, floor_cpu = measure_floor(url, body)
 
     server = subprocess.Popen(
         [cme, "serve", "--port", str(port)],
@@ -202,6 +206,7 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
         with httpx.Client(base_url=base, timeout=600) as http:
             token = fetch_token(http, private_key=key, alg=alg, client_id=client_id, base_url=base)
             idle = _peak_rss(server.pid)
+            cpu_before = _cpu_seconds(server.pid), _backends_cpu(url)
             sampler = _sample(server.pid, profile, count) if profile else None
             started = time.perf_counter()
             signature = detached_signature(key=key, alg=alg, body=body)
@@ -218,6 +223,10 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
                 },
             )
             client_side, elapsed = prepared - started, time.perf_counter() - prepared
+            service_cpu = (
+                _cpu_seconds(server.pid) - cpu_before[0],
+                _backends_cpu(url) - cpu_before[1],
+            )
         if sampler is not None:
             sampler.send_signal(signal.SIGINT)
             sampler.wait(timeout=60)
@@ -226,7 +235,9 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return Measured(count, len(body), floor, elapsed, client_side, idle, peak)
+    return Measured(
+        count, len(body), floor, elapsed, client_side, idle, peak, floor_cpu, service_cpu
+    )
 
 
 def report(results: list[Measured]) -> None:
@@ -240,6 +251,15 @@ def report(results: list[Measured]) -> None:
             f"{m.records / m.service:>11,.0f}{m.ratio:>7.2f}"
         )
     print("floor: pydantic validate + COPY of the same bytes and rows, in the same run")
+    print()
+    print("CPU seconds: the Python process + its PostgreSQL backends, floor and service")
+    print(f"{'records':>9}{'floor':>16}{'service':>16}{'x floor':>9}")
+    for m in results:
+        floor, service = sum(m.floor_cpu), sum(m.service_cpu)
+        print(
+            f"{m.records:>9,}{m.floor_cpu[0]:>9.2f} +{m.floor_cpu[1]:>5.2f}"
+            f"{m.service_cpu[0]:>9.2f} +{m.service_cpu[1]:>5.2f}{service / floor:>9.2f}"
+        )
     print("service: POST of the gzip body until the receipt (client signing and gzip excluded:")
     print("  " + ", ".join(f"{m.client_side:.2f} s at {m.records:,}" for m in results) + ")")
     print()
@@ -258,17 +278,23 @@ def report(results: list[Measured]) -> None:
         )
 
 
-def measure_floor(url: str, body: bytes) -> float:
+def measure_floor(url: str, body: bytes) -> tuple[float, tuple[float, float]]:
+    """Wall-clock seconds, and CPU seconds of this process and of its PostgreSQL backend."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     submission = SubmissionIn.model_validate_json(body)
     rows = (health_record_row("7A4", str(submission.submission_id), r) for r in submission.records)
     with psycopg.connect(conninfo) as connection:
+        backend = connection.info.backend_pid
+        backend_before = _cpu_seconds(backend)
         # A regular table, committed: like the service's rows it is written to the WAL
         # and flushed (a TEMP table would skip both and flatter the floor).
         connection.execute("CREATE TABLE floor_copy (LIKE health_records INCLUDING ALL)")
         copy_rows(connection, rows, HealthRecord, into="floor_copy")
-    return time.perf_counter() - started
+        connection.commit()
+        backend_cpu = _cpu_seconds(backend) - backend_before
+    elapsed = time.perf_counter() - started
+    return elapsed, (time.process_time() - cpu_started, backend_cpu)
 
 
 def _sample(pid: int, profile: Path, count: int) -> subprocess.Popen[bytes]:
@@ -299,6 +325,27 @@ def _wait_ready(base: str) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit("service did not become ready")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_cpu(url: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected to `url`'s database (the server's
+    pool), read from the server's side: this query's own backend is left out."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        pids = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return sum(_cpu_seconds(pid) for (pid,) in pids)
 
 
 def _peak_rss(pid: int) -> int:

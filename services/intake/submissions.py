@@ -232,19 +232,29 @@ class _Loading:
         lhb, submission_id = self._row.lhb_code, self._row.submission_id
         self._rows.add(health_record_row(lhb, submission_id, record) for record in retained)
 
+    def _replace_earlier_submissions(self) -> None:
+        """A full extract replaces what the board sent before for the authorities in it.
+        The DELETE walks every row of those authorities, the ones just copied in too: a
+        board's first extract (no earlier submission) skips it."""
+        lhb, submission_id = self._row.lhb_code, self._row.submission_id
+        earlier = exists().where(
+            Submission.lhb_code == lhb, Submission.submission_id != submission_id
+        )
+        if self._session.scalar(select(earlier)):
+            self._session.execute(
+                delete(HealthRecord).where(
+                    HealthRecord.lhb_code == lhb,
+                    HealthRecord.local_authority_code.in_(sorted(self._authorities)),
+                    HealthRecord.submission_id != submission_id,
+                )
+            )
+
     def finish(self, *, caller: Caller, body: ReceivedBody) -> Receipt:
         session, row, lhb = self._session, self._row, self._row.lhb_code
         self._replace()
         self._rows.pause()
         if self._envelope.extract_type == "full":
-            # A full extract replaces what the board sent before for the authorities in it.
-            session.execute(
-                delete(HealthRecord).where(
-                    HealthRecord.lhb_code == lhb,
-                    HealthRecord.local_authority_code.in_(sorted(self._authorities)),
-                    HealthRecord.submission_id != row.submission_id,
-                )
-            )
+            self._replace_earlier_submissions()
         receipt = Receipt(
             submission_id=row.submission_id,
             lhb_code=lhb,

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -137,10 +136,9 @@ class HealthRecord(PersonColumns, Base):
     __table_args__ = (
         UniqueConstraint("lhb_code", "record_id"),
         Index("ix_health_records_la_lhb", "local_authority_code", "lhb_code"),
-        # The board's own submission: submission ids are unique per board only.
-        ForeignKeyConstraint(
-            ["submission_id", "lhb_code"], ["submissions.submission_id", "submissions.lhb_code"]
-        ),
+        # A record refers to its board's own submission (submission_id, lhb_code): a rule
+        # kept by triggers that check each statement once, not by a foreign key that looks
+        # the submission up for every copied row (migration 0012).
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
