@@ -23,7 +23,7 @@ from typing import Any
 from services.errors import FieldError, UnsupportedMediaType, ValidationFailed
 
 # JSON text gathered before it is handed on: about the size of the parts read.
-_PART = 1 << 18
+_PART = 1 << 16
 # A line ends at \r\n, \r or \n, as io.StringIO(newline="") splits it for the csv module.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 _ADDRESS_LINE = re.compile(r"address_line_([1-6])")
