@@ -9,7 +9,6 @@ import gzip
 import io
 import json
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest

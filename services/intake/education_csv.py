@@ -123,18 +123,20 @@ def _unreadable(error: csv.Error) -> ValidationFailed:
 
 
 def _lines(texts: Iterable[str]) -> Iterator[str]:
-    """The text's lines, each with its line ending, however the text was cut."""
-    rest = ""
+    """The text's lines, each with its line ending, however the text was cut. A line is
+    joined once, when its end comes: a long one costs its length, not its length squared."""
+    held: list[str] = []  # the start of a line that goes on in a later text
     for text in texts:
-        buffer = rest + text
         # A \r at the end may be the first half of a \r\n.
-        end = len(buffer) - 1 if buffer.endswith("\r") else len(buffer)
-        at = 0
-        for line in _LINE.finditer(buffer, 0, end):
+        whole = text[:-1] if text.endswith("\r") else text
+        end = max(whole.rfind("\n"), whole.rfind("\r")) + 1
+        if end == 0:
+            held.append(text)
+            continue
+        for line in _LINE.finditer("".join(held) + text[:end]):
             yield line.group()
-            at = line.end()
-        rest = buffer[at:]
-    if rest:
+        held = [text[end:]]
+    if rest := "".join(held):
         yield rest
 
 
