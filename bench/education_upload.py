@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.ingest import Measured as IngestMeasured
 from bench.ingest import _free_port, _load, _peak_rss, _wait_ready
 from cli.client import fetch_token
 from schemas.education import EducationRecordsIn
@@ -50,22 +51,10 @@ _MOST_FORMER_NAMES = 10
 
 
 @dataclass(frozen=True)
-class Measured:
-    kind: str
-    records: int
-    body_bytes: int
-    floor: float
-    service: float
-    idle_rss: int
-    peak_rss: int
+class Measured(IngestMeasured):
+    """As for a submission (ratio to the floor, growth against the body), of one kind."""
 
-    @property
-    def ratio(self) -> float:
-        return self.service / self.floor
-
-    @property
-    def growth(self) -> float:
-        return (self.peak_rss - self.idle_rss) / self.body_bytes
+    kind: str = "json"
 
 
 def main() -> None:
@@ -221,7 +210,7 @@ def run(url: str, workdir: Path, kind: str, json_body: bytes, body: bytes) -> Me
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return Measured(kind, count, len(body), floor, elapsed, idle, peak)
+    return Measured(count, len(body), floor, elapsed, 0.0, idle, peak, kind=kind)
 
 
 def measure_floor(url: str, json_body: bytes) -> tuple[float, int]:
