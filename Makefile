@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint openapi bench-ingest bench-linkage bench-reconcile bench-load bench-synthetic crash clean
+.PHONY: install run test lint openapi bench-ingest bench-education bench-linkage bench-reconcile bench-load bench-synthetic crash clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,9 @@ openapi: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+bench-education: install
+	$(BIN)/python bench/education_upload.py
 
 bench-linkage: install
 	$(BIN)/python bench/linkage.py

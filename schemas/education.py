@@ -109,7 +109,17 @@ class EducationRecordIn:
         return self
 
 
-class EducationRecordsIn(Inbound):
+MAX_EDUCATION_RECORDS = 500_000
+
+
+class EducationRecordsEnvelope(Inbound):
+    """An upload's fields other than its records: validated on their own while a large
+    upload's records are read a part at a time."""
+
+    as_of: date = Field(description="The date the records describe, ISO 8601.")
+
+
+class EducationRecordsIn(EducationRecordsEnvelope):
     """The authority's whole set of education records; replaces the set sent before."""
 
     model_config = ConfigDict(
@@ -150,9 +160,8 @@ class EducationRecordsIn(Inbound):
         }
     )
 
-    as_of: date = Field(description="The date the records describe, ISO 8601.")
     records: list[EducationRecordIn] = Field(
-        max_length=500_000,
+        max_length=MAX_EDUCATION_RECORDS,
         description="Every record, up to 500,000; all valid or none is stored. Empty clears "
         "the authority's set.",
     )

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.body import read_limited_body
+from api.body import spool_body
 from api.deps import (
     CmeReader,
     CmeWriter,
@@ -25,6 +25,7 @@ from schemas.education import EducationRecordsReceipt
 from schemas.reconciliations import ReconciliationOut, ReconciliationPage, ReconciliationQueued
 from services.errors import UnsupportedMediaType
 from services.intake import education
+from services.intake.received import ReceivedBody
 from services.reconciliation import queue
 from services.reconciliation.wire import reconciliation_out, reconciliation_queued
 
@@ -69,16 +70,21 @@ async def replace_education_records(
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ("application/json", "text/csv"):
         raise UnsupportedMediaType("Content-Type must be application/json or text/csv.")
-    body, _ = await read_limited_body(request, max_bytes=request.app.state.settings.max_body_bytes)
-    return await run_in_threadpool(
-        education.replace_education_records,
-        session=session,
-        la_code=la_code,
-        caller=caller,
-        body=body,
-        media_type="json" if media_type == "application/json" else "csv",
-        charset=_charset(content_type),
-    )
+    gzipped = request.headers.get("content-encoding", "").strip().lower() == "gzip"
+    body = ReceivedBody(signature=None, compressed=gzipped, keep_copy=False)
+    try:
+        await spool_body(request, max_bytes=request.app.state.settings.max_body_bytes, into=body)
+        return await run_in_threadpool(
+            education.replace_education_records,
+            session=session,
+            la_code=la_code,
+            caller=caller,
+            body=body,
+            media_type="json" if media_type == "application/json" else "csv",
+            charset=_charset(content_type),
+        )
+    finally:
+        body.close()
 
 
 def _charset(content_type: str) -> str | None:

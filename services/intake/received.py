@@ -22,20 +22,25 @@ _READ_STEP = 1 << 18
 
 class ReceivedBody:
     """`compressed`: the body arrives gzip-encoded, and the gzip as received is kept as the
-    stored copy (`gzip_part`); otherwise the copy is compressed here as the body arrives."""
+    stored copy (`gzip_part`); otherwise the copy is compressed here as the body arrives.
+    `keep_copy` False: no copy at all (for a body that is not kept once read)."""
 
-    def __init__(self, *, signature: str | None, compressed: bool) -> None:
+    def __init__(self, *, signature: str | None, compressed: bool, keep_copy: bool = True) -> None:
         self.signed = SigningInput.for_signature(signature)
         self.size = 0
         # Both closed (and so deleted) by `close`, whatever the request's outcome.
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(_IN_MEMORY)  # noqa: SIM115
         self._copy: IO[bytes] = tempfile.SpooledTemporaryFile(_IN_MEMORY)  # noqa: SIM115
         self._sha256 = hashlib.sha256()
-        self._compressor = None if compressed else zlib.compressobj(1, wbits=16 + zlib.MAX_WBITS)
+        self._keep_copy = keep_copy
+        self._compressor = (
+            zlib.compressobj(1, wbits=16 + zlib.MAX_WBITS) if keep_copy and not compressed else None
+        )
 
     def gzip_part(self, received: bytes) -> None:
         """Keep part of the gzip as received (a gzip-encoded body only)."""
-        self._copy.write(received)
+        if self._keep_copy:
+            self._copy.write(received)
 
     def write(self, body_part: bytes) -> None:
         """Take in the next part of the (inflated) body."""

@@ -1,4 +1,5 @@
-"""A submission validated a part at a time: its envelope, then its records in batches.
+"""An upload (a submission, an authority's education records) validated a part at a time:
+its envelope, then its records in batches.
 
 Each record is validated strictly by pydantic from its own JSON text, a batch at a time,
 so memory stays flat however many records a body carries. What must be kept for the
@@ -14,13 +15,14 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from schemas.problems import field_errors
+from schemas.problems import error_code, field_errors
 from schemas.submissions import HealthRecordIn, SubmissionEnvelope, SubmissionIn
 from services.errors import FieldError, ValidationFailed
 from services.intake.rules import UploadRules, duplicate_record_id, raw_date, raw_text
@@ -34,11 +36,41 @@ _NO_DATE = 0
 _NOT_JSON = frozenset({"json_invalid", "json_type"})
 
 
-class SubmissionStream:
-    """Reads a submission body once. Iterate `batches()`, then call `finish()`."""
+class _Keyed(Protocol):
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def date_of_birth(self) -> date: ...
 
-    def __init__(self, parts: Iterable[bytes], *, rules: UploadRules) -> None:
+
+RecordT = TypeVar("RecordT", bound=_Keyed)
+EnvelopeT = TypeVar("EnvelopeT", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadShape(Generic[RecordT, EnvelopeT]):
+    """What tells one kind of upload from another: its records, its other fields (the
+    envelope) and the whole model, which words what is wrong with an upload without
+    records. `max_records`: more are refused as the whole model refuses them."""
+
+    records: TypeAdapter[list[RecordT]]
+    envelope: type[EnvelopeT]
+    whole: type[EnvelopeT]
+    max_records: int | None = None
+
+
+class UploadStream(Generic[RecordT, EnvelopeT]):
+    """Reads an upload body once. Iterate `batches()`, then call `finish()`."""
+
+    def __init__(
+        self,
+        parts: Iterable[bytes],
+        *,
+        shape: UploadShape[RecordT, EnvelopeT],
+        rules: UploadRules,
+    ) -> None:
         self._scan = scan_upload(parts, array="records", slab_size=BATCH)
+        self._shape = shape
         self._rules = rules
         self._members: list[Member] = []
         self._count = 0
@@ -47,13 +79,13 @@ class SubmissionStream:
         self._births = array("l")
         self._problems: list[FieldError] = []
         # The envelope, once it is known to be valid (when it comes before the records).
-        self.envelope: SubmissionEnvelope | None = None
+        self.envelope: EnvelopeT | None = None
 
     @property
     def record_count(self) -> int:
         return self._count
 
-    def batches(self) -> Iterator[list[HealthRecordIn]]:
+    def batches(self) -> Iterator[list[RecordT]]:
         """Valid records, a batch at a time, while nothing is wrong; after the first problem
         the rest is read for its problems only. Raises ValidationFailed for malformed JSON
         or a repeated key, scan.NotAnObject for a body that is not a JSON object."""
@@ -81,10 +113,14 @@ class SubmissionStream:
         if texts:
             yield from self._validated(self._count, texts, facts)
 
-    def finish(self) -> SubmissionEnvelope:
+    def finish(self) -> EnvelopeT:
         """The valid envelope, once `batches()` is exhausted; or ValidationFailed with every
         problem found."""
         envelope, problems = self._final_envelope()
+        most = self._shape.max_records
+        if most is not None and self._count > most:
+            # As the whole model words it, in place of its records' own problems.
+            self._problems = [_too_many(most, self._count)]
         problems += self._problems
         known = set(problems)
         self._seen_ids.clear()
@@ -102,14 +138,14 @@ class SubmissionStream:
             raise ValidationFailed(problems)
         return envelope
 
-    def _slab(self, slab: Slab) -> Iterator[list[HealthRecordIn]]:
+    def _slab(self, slab: Slab) -> Iterator[list[RecordT]]:
         """A slab's records, when they are all valid: otherwise the scanner reads them again
         one by one (left unset, `slab.records` tells it to), and their problems are found
         and worded as for any record read that way."""
         if slab.first == 0:
             self.envelope = self._envelope_so_far()
         try:
-            records = _RECORDS.validate_json(slab.text)
+            records = self._shape.records.validate_json(slab.text)
         except ValidationError:
             return
         slab.records = len(records)
@@ -121,11 +157,11 @@ class SubmissionStream:
 
     def _validated(
         self, first: int, texts: list[str], facts: list[tuple[Any, Any]]
-    ) -> Iterator[list[HealthRecordIn]]:
+    ) -> Iterator[list[RecordT]]:
         """`facts`: each record's raw record_id and date of birth, for when it is invalid."""
         self._count += len(texts)
         try:
-            records = _RECORDS.validate_json(("[" + ",".join(texts) + "]").encode())
+            records = self._shape.records.validate_json(("[" + ",".join(texts) + "]").encode())
         except ValidationError as error:
             room = MAX_PROBLEMS - len(self._problems)
             self._problems += [_in_records(p, first) for p in _problems(error, room)]
@@ -136,7 +172,7 @@ class SubmissionStream:
         if not self._problems and not self._repeated:
             yield records
 
-    def _keep_valid(self, first: int, records: list[HealthRecordIn]) -> None:
+    def _keep_valid(self, first: int, records: list[RecordT]) -> None:
         """`_keep_facts` for valid records, a batch at once: only a batch with a repeated
         record_id is gone through one by one, to find which."""
         ids = [record.record_id for record in records]
@@ -157,16 +193,16 @@ class SubmissionStream:
                 self._repeated.append(index)
             births.append(_NO_DATE if born is None else born.toordinal())
 
-    def _envelope_so_far(self) -> SubmissionEnvelope | None:
+    def _envelope_so_far(self) -> EnvelopeT | None:
         try:
-            return SubmissionEnvelope.model_validate_json(_document(self._members))
+            return self._shape.envelope.model_validate_json(_document(self._members))
         except ValidationError:
             return None  # perhaps only incomplete: judged whole by `finish`
 
-    def _final_envelope(self) -> tuple[SubmissionEnvelope | None, list[FieldError]]:
+    def _final_envelope(self) -> tuple[EnvelopeT | None, list[FieldError]]:
         has_records = self.record_count > 0
         # Without a non-empty records array, the whole model words the problem with it.
-        model = SubmissionEnvelope if has_records else SubmissionIn
+        model = self._shape.envelope if has_records else self._shape.whole
         try:
             return model.model_validate_json(_document(self._members)), []
         except ValidationError as error:
@@ -177,6 +213,19 @@ class SubmissionStream:
             if member.key == self._rules.date_field:
                 return raw_date({member.key: _json_string(member.text)}, member.key)
         return None
+
+
+class SubmissionStream(UploadStream[HealthRecordIn, SubmissionEnvelope]):
+    """Reads a submission body once. Iterate `batches()`, then call `finish()`."""
+
+    def __init__(self, parts: Iterable[bytes], *, rules: UploadRules) -> None:
+        shape = UploadShape(_RECORDS, SubmissionEnvelope, SubmissionIn)
+        super().__init__(parts, shape=shape, rules=rules)
+
+
+def _too_many(most: int, count: int) -> FieldError:
+    detail = f"List should have at most {most} items after validation, not {count}"
+    return FieldError("/records", error_code("too_long"), detail)
 
 
 def _raw_facts(record_id: Any, born: Any) -> tuple[str | None, date | None]:
