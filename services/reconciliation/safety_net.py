@@ -69,10 +69,16 @@ def _names(person: PersonRecord) -> _Names:
     )
 
 
-def _same_given_name(a: _Names, b: _Names) -> bool:
-    if a.given is None or b.given is None:
+def same_names(a: PersonRecord, b: PersonRecord) -> bool:
+    """The same given name, or a form the engine takes for it, and a surname in common."""
+    ours, theirs = _names(a), _names(b)
+    if ours.given is None or theirs.given is None or not ours.surnames & theirs.surnames:
         return False
-    return a.given == b.given or a.given in b.other_given or b.given in a.other_given
+    return (
+        ours.given == theirs.given
+        or ours.given in theirs.other_given
+        or theirs.given in ours.other_given
+    )
 
 
 def birth_dates_close(a: date | None, b: date | None) -> bool:
@@ -96,7 +102,7 @@ def birth_dates_close(a: date | None, b: date | None) -> bool:
     )
 
 
-def _told_apart(a: PersonRecord, b: PersonRecord) -> bool:
+def told_apart(a: PersonRecord, b: PersonRecord) -> bool:
     """Evidence of two children that no recording slip explains."""
     if a.nhs_number and b.nhs_number and a.nhs_number != b.nhs_number:
         return True
@@ -105,12 +111,11 @@ def _told_apart(a: PersonRecord, b: PersonRecord) -> bool:
 
 def plausibly_same_child(child: PersonRecord, home_educated: PersonRecord) -> bool:
     """Whether a child the engine left unlinked may be the child of this EHE record."""
-    if _told_apart(child, home_educated):
-        return False
-    if not birth_dates_close(child.date_of_birth, home_educated.date_of_birth):
-        return False
-    ours, theirs = _names(child), _names(home_educated)
-    return _same_given_name(ours, theirs) and bool(ours.surnames & theirs.surnames)
+    return (
+        not told_apart(child, home_educated)
+        and birth_dates_close(child.date_of_birth, home_educated.date_of_birth)
+        and same_names(child, home_educated)
+    )
 
 
 def unlinked_assured(
