@@ -26,7 +26,7 @@ below anything it reports (the net, not the model, puts it forward).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -44,6 +44,7 @@ Labels = Mapping[Pair, Mapping[str, AgreementLabel]]
 #: The most EHE records the net puts to an officer for one child (as the engine's list).
 MAX_CANDIDATES = 5
 _INFORMATIVE_SEX = frozenset({"F", "M"})
+_ASSURED = EducationFacts("ehe", "assured")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +129,7 @@ def unlinked_assured(
     return [
         record
         for record in education
-        if facts[record.record_id] == EducationFacts("ehe", "assured")
-        and record.record_id not in linked
+        if facts[record.record_id] == _ASSURED and record.record_id not in linked
     ]
 
 
@@ -172,16 +172,12 @@ def engine_agreement(
         clear_caches()  # no child's details outlive the comparison (as in `link()`)
 
 
-Labeller = Callable[[Iterable[Pair], Iterable[PersonRecord], Iterable[PersonRecord]], Labels]
-
-
 def with_safety_net(
     result: LinkageResult,
     *,
     health: Sequence[PersonRecord],
     education: Sequence[PersonRecord],
     facts: Mapping[str, EducationFacts],
-    label: Labeller = engine_agreement,
 ) -> LinkageResult:
     """`result` with each child the net catches offered their plausible EHE records for
     review; the same `result` when it catches none."""
@@ -189,7 +185,7 @@ def with_safety_net(
     if not found:
         return result
     pairs = [(h, e) for h, es in found.items() for e in es]
-    labels = label(pairs, health, education)
+    labels = engine_agreement(pairs, health, education)
     logger.info(
         "assured EHE safety net: %d children put to an officer with %d EHE records",
         len(found),
