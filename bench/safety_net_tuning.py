@@ -10,8 +10,9 @@ the net is not meant to bridge). Then `link()` and, for each rule, the children 
 send to review: those whose EHE record it offers is truly theirs (`right`), and those it
 offers someone else's (`wrong`: a truly missing or other child who would be reviewed
 rather than listed). Rules, each also requiring no different NHS number or sex:
-- `names + one slip` (chosen): `same_names` and `birth_dates_close`;
-- `+ three days`: also a birth date one to three days out;
+- `names + one slip`: `same_names` and `one_slip` (one edit, day and month swapped, a
+  year out);
+- `+ three days` (chosen): also a birth date one to three days out (`birth_dates_close`);
 - `names + same year`: `same_names` and the same birth year, or one slip;
 - `names alone`: `same_names`.
 Unstressed, the same populations have no unlinked assured EHE record, so the net adds no
@@ -35,6 +36,7 @@ from services.linkage import LinkageResult, PersonRecord
 from services.reconciliation.decisions import decide
 from services.reconciliation.safety_net import (
     birth_dates_close,
+    one_slip,
     same_names,
     told_apart,
     unlinked_assured,
@@ -50,10 +52,12 @@ def _close(a: PersonRecord, b: PersonRecord) -> bool:
     return birth_dates_close(a.date_of_birth, b.date_of_birth)
 
 
-def _days(a: PersonRecord, b: PersonRecord) -> int:
-    assert a.date_of_birth is not None
-    assert b.date_of_birth is not None
-    return abs((a.date_of_birth - b.date_of_birth).days)
+def _one_slip(a: PersonRecord, b: PersonRecord) -> bool:
+    return (
+        a.date_of_birth is not None
+        and b.date_of_birth is not None
+        and one_slip(a.date_of_birth, b.date_of_birth)
+    )
 
 
 def _same_year(a: PersonRecord, b: PersonRecord) -> bool:
@@ -65,8 +69,8 @@ def _same_year(a: PersonRecord, b: PersonRecord) -> bool:
 
 
 RULES: dict[str, Rule] = {
-    "names + one slip": lambda h, e: same_names(h, e) and _close(h, e),
-    "+ three days": lambda h, e: same_names(h, e) and (_close(h, e) or _days(h, e) <= 3),
+    "names + one slip": lambda h, e: same_names(h, e) and _one_slip(h, e),
+    "+ three days": lambda h, e: same_names(h, e) and _close(h, e),
     "names + same year": lambda h, e: same_names(h, e) and (_close(h, e) or _same_year(h, e)),
     "names alone": same_names,
 }

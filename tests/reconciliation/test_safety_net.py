@@ -151,12 +151,14 @@ def test_a_welsh_and_english_form_of_the_given_name_is_the_same_name() -> None:
         ("2014-06-11", "2014-06-17", True),  # one digit
         ("2014-06-12", "2014-06-21", True),  # neighbours swapped
         ("2014-06-11", "2014-11-06", True),  # day and month swapped
+        ("2014-06-29", "2014-07-02", True),  # three days out
+        ("2014-06-28", "2014-07-02", False),
         ("2014-06-11", "2012-07-11", False),
         ("2014-06-11", "2014-07-12", False),
         ("2014-06-11", "2013-06-12", False),
     ],
 )
-def test_birth_dates_at_most_one_slip_apart(a: str, b: str, close: bool) -> None:
+def test_birth_dates_at_most_one_slip_or_three_days_apart(a: str, b: str, close: bool) -> None:
     assert birth_dates_close(date.fromisoformat(a), date.fromisoformat(b)) is close
     assert birth_dates_close(date.fromisoformat(b), date.fromisoformat(a)) is close
 
