@@ -4,10 +4,11 @@ One small authority (1,500 children) from the independent error model
 (`services.synthetic.recording_errors`) on a TEST seed, which the engine was never tuned
 on, linked by `link()` with default settings (below `min_records_for_training`, so the
 shipped prior scores it, as for a small authority), then put through the reconciliation's
-assured-EHE safety net and decision rule. Measured when written: definite-listing precision 0.974 (37 of the 38
-listed outright truly missing), recall 1.000 counting review as caught, review share
-0.13%, no truly missing child linked; since the prior learnt that one field may be wholly
-different (issue 11, FEBRL work): 0.972 (35 of 36), 1.000 and 0.27%. The floors leave
+assured-EHE safety net and decision rule. Measured when written: definite-listing
+precision 0.974 (37 of the 38 listed outright truly missing), recall 1.000 counting
+review as caught, review share 0.13%, no truly missing child linked; since the prior
+learnt that one field may be wholly different (issue 11, FEBRL work): 0.972 (35 of 36),
+1.000 and 0.27%. The floors leave
 room for one more case of drift, not for a regression: precision >= 0.94, recall >= 0.99,
 review share <= 1%, nothing unmatchable linked, no assured-EHE child made a case (the
 safety net, which would turn such a listing into review, finds nothing to do here).
