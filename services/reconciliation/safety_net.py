@@ -15,8 +15,8 @@ name with a home-educated child must stay visible, and review keeps them so.
 home-education safety net"): the same given name or a form the engine treats as the same
 (nickname, Welsh/English form, middle or former given name), a surname in common (current
 or former, double-barrelled words in any order), a birth date at most one slip or three
-days away (`birth_dates_close`), and nothing that tells two children apart: different NHS numbers,
-or different sexes. Residence is not asked: children move house.
+days away (`birth_dates_close`), and nothing that tells two children apart: different NHS
+numbers, or different sexes. Residence is not asked: children move house.
 
 The candidate carries the engine's own agreement labels, so an officer reads it as any
 other; its match probability is 0.0 with no match weights, since the engine scored the pair
