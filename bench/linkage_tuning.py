@@ -44,6 +44,7 @@ from bench.linkage import (
     febrl_pairs_case,
     measured_apart,
     run_fair_splink,
+    safety_net,
     score_outcomes,
     synth_case,
 )
@@ -107,8 +108,10 @@ def run_tuned(dataset: str, case: Case, *, sole: bool) -> list[HealthRecordOutco
 
 def outcomes_for(engine: str, dataset: str, case: Case) -> list[HealthRecordOutcome]:
     if engine == "splink":
-        return run_fair_splink(case)
-    return run_tuned(dataset, case, sole=engine == "ours")
+        outcomes = run_fair_splink(case)
+    else:
+        outcomes = run_tuned(dataset, case, sole=engine != "ours-no-sole")
+    return outcomes if engine == "ours-no-net" else safety_net(case, outcomes)
 
 
 def _every_pair(

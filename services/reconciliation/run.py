@@ -1,7 +1,8 @@
 """One reconciliation run for one authority, in one transaction.
 
-Load the authority's health and education records, link them, decide each child (pure),
-apply the decisions to cases, then minimise: delete everything no case needs. A run that
+Load the authority's health and education records, link them, put any child the
+assured home-education safety net catches to an officer (`safety_net`), decide each child
+(pure), apply the decisions to cases, then minimise: delete everything no case needs. A run that
 fails or is killed rolls back whole, leaving the previous state intact; a rerun on the
 same data changes nothing.
 """
@@ -27,6 +28,7 @@ from services.reconciliation.decisions import Decision, decide, decide_child
 from services.reconciliation.load import ChildRecord, NothingToReconcile, Workload, load
 from services.reconciliation.minimise import Deleted, minimise
 from services.reconciliation.quality import QualityEstimate, estimate, labels_for
+from services.reconciliation.safety_net import with_safety_net
 from services.store.tables import CmeCase, Reconciliation
 
 __all__ = ["NothingToReconcile", "ReconciliationSummary", "reconcile"]
@@ -79,13 +81,13 @@ def reconcile(
     work = load(session=session, la_code=la_code, today=today or now.date())
 
     report("linking")
-    result = link(
-        health=[child.person for child in work.children],
-        education=work.education,
-        settings=settings,
-    )
+    health = [child.person for child in work.children]
+    result = link(health=health, education=work.education, settings=settings)
+    # Before any child is listed "not found": the assured-EHE safety net. The engine's own
+    # result stays for the quality estimate, since the net's candidates are not the model's.
+    offered = with_safety_net(result, health=health, education=work.education, facts=work.facts)
     decided = [
-        (child, _decide(child, result.outcome_for(child.person.record_id), work))
+        (child, _decide(child, offered.outcome_for(child.person.record_id), work))
         for child in work.children
     ]
 
