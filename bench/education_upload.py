@@ -36,7 +36,6 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import Measured as IngestMeasured
 from bench.ingest import _free_port, _load, _peak_rss, _wait_ready
 from cli.client import fetch_token
 from schemas.education import EducationRecordsIn
@@ -51,10 +50,24 @@ _MOST_FORMER_NAMES = 10
 
 
 @dataclass(frozen=True)
-class Measured(IngestMeasured):
-    """As for a submission (ratio to the floor, growth against the body), of one kind."""
+class Measured:
+    """One upload of one kind: its time against the floor's, its growth against the body."""
 
-    kind: str = "json"
+    kind: str
+    records: int
+    body_bytes: int
+    floor: float
+    service: float
+    idle_rss: int
+    peak_rss: int
+
+    @property
+    def ratio(self) -> float:
+        return self.service / self.floor
+
+    @property
+    def growth(self) -> float:
+        return (self.peak_rss - self.idle_rss) / self.body_bytes
 
 
 def main() -> None:
@@ -210,7 +223,7 @@ def run(url: str, workdir: Path, kind: str, json_body: bytes, body: bytes) -> Me
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return Measured(count, len(body), floor, elapsed, 0.0, idle, peak, kind=kind)
+    return Measured(kind, count, len(body), floor, elapsed, idle, peak)
 
 
 def measure_floor(url: str, json_body: bytes) -> tuple[float, int]:
