@@ -143,9 +143,13 @@ def _settle_review(
     remembered.child_fingerprint = case.child_fingerprint
     who = caller.officer or caller.client_id or "operator"
     remembered.decided_at, remembered.decided_by = now, who
+    # Labels calibrate the model, so only candidates it scored: the assured home-education
+    # safety net's (services/reconciliation/safety_net.py) come at probability 0.0, put
+    # forward by the net below anything the model reports.
     remembered.labels = [
         {"match_probability": c["match_probability"], "match": c["education_record_id"] == chosen}
         for c in case.candidates
+        if c["match_probability"] > 0.0
     ]
     candidate = next((c for c in case.candidates if c["education_record_id"] == chosen), None)
     lifecycle.settle_review(case, chosen=candidate, now=now)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from services.store.tables import ReviewDecision
 from tests.factories import (
     Credentials,
     bearer,
@@ -94,3 +95,29 @@ def test_a_truly_missing_child_with_another_name_is_still_listed(
         "h-ehe": ("not_found_in_education_records", [])
     }
     assert summary["possible_matches_for_review"] == 0
+
+
+def test_an_officers_answer_to_the_net_leaves_the_model_no_label_it_never_scored(
+    app: FastAPI, http: TestClient, board: Credentials, cardiff: Credentials, db: Session
+) -> None:
+    reconcile(app, http, board, cardiff, [HOME_EDUCATED_CHILD], [EHE_REGISTER_ENTRY])
+    case = cases(db)["h-ehe"]
+    url = f"/v1/local-authorities/W06000015/cme-cases/{case.case_id}"
+    headers = bearer(http, cardiff)
+    etag = http.get(url, headers=headers).headers["etag"]
+
+    answered = http.patch(
+        url,
+        json={"review_decision": {"education_record_id": EHE_REGISTER_ENTRY["record_id"]}},
+        headers=headers | {"If-Match": etag},
+    )
+
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "closed"
+    db.rollback()
+    remembered = db.get(ReviewDecision, ("W06000015", case.source_lhb_code, "h-ehe"))
+    assert remembered is not None
+    assert remembered.education_record_id == EHE_REGISTER_ENTRY["record_id"]
+    # The net put the record forward at 0.0: calibrating on it would teach the model that
+    # what it scores lowest is often the same child.
+    assert remembered.labels == []
