@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _free_port, _load, _peak_rss, _wait_ready
+from bench.ingest import _free_port, _load, _peak_rss, served
 from cli.client import fetch_token
 from schemas.education import EducationRecordsIn
 from services.access.keys import generate_key_pair, load_private_key
@@ -195,14 +194,7 @@ def run(url: str, workdir: Path, kind: str, json_body: bytes, body: bytes) -> Me
 
     floor, count = measure_floor(url, json_body)
 
-    server = subprocess.Popen(
-        [cme, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_ready(base)
+    with served(cme, env, port) as server:
         key, alg = load_private_key(private_pem)
         with httpx.Client(base_url=base, timeout=900) as http:
             token = fetch_token(http, private_key=key, alg=alg, client_id=client_id, base_url=base)
@@ -220,9 +212,6 @@ def run(url: str, workdir: Path, kind: str, json_body: bytes, body: bytes) -> Me
         assert response.status_code == 200, response.text[:500]
         assert response.json()["record_count"] == count
         peak = _peak_rss(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     return Measured(kind, count, len(body), floor, elapsed, idle, peak)
 
 

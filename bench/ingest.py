@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -194,14 +196,7 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
 
     floor, floor_cpu = measure_floor(url, body)
 
-    server = subprocess.Popen(
-        [cme, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_ready(base)
+    with served(cme, env, port) as server:
         key, alg = load_private_key(private_pem)
         with httpx.Client(base_url=base, timeout=600) as http:
             token = fetch_token(http, private_key=key, alg=alg, client_id=client_id, base_url=base)
@@ -232,9 +227,6 @@ def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
             sampler.wait(timeout=60)
         assert response.status_code == 201, response.text[:500]
         peak = _peak_rss(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     return Measured(
         count, len(body), floor, elapsed, client_side, idle, peak, floor_cpu, service_cpu
     )
@@ -313,6 +305,23 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(cme: str, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`cme serve` on `port` with `env`, once it answers ready; stopped on leaving."""
+    server = subprocess.Popen(
+        [cme, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}")
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def _wait_ready(base: str) -> None:
