@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _free_port, _load, _peak_rss, served
+from bench.ingest import _free_port, _load, _peak_rss, migrated, served, throwaway_database
 from cli.client import fetch_token
 from schemas.education import EducationRecordsIn
 from services.access.keys import generate_key_pair, load_private_key
@@ -158,33 +157,14 @@ def csv_body(records: list[dict[str, Any]]) -> bytes:
 
 def measure(postgres: str, prefix: str, kind: str, json_body: bytes, body: bytes) -> Measured:
     """One upload on its own database and its own server, so each peak is that upload's."""
-    admin_url = make_url(postgres)
-    database = f"{prefix}{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(
-        admin_url.set(drivername="postgresql").render_as_string(False), autocommit=True
-    )
-    admin.execute(f'CREATE DATABASE "{database}"')
-    url = admin_url.set(database=database).render_as_string(False)
-    workdir = Path(tempfile.mkdtemp(prefix="cme-bench-edu-"))
-    try:
-        return run(url, workdir, kind, json_body, body)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database(postgres, prefix) as url:
+        return run(url, Path(tempfile.mkdtemp(prefix="cme-bench-edu-")), kind, json_body, body)
 
 
 def run(url: str, workdir: Path, kind: str, json_body: bytes, body: bytes) -> Measured:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CME_DATABASE_URL": url,
-        "CME_PUBLIC_BASE_URL": base,
-        "CME_DEV_KEY_DIR": str(workdir / "keys"),
-        "CME_LOG_LEVEL": "WARNING",
-    }
-    cme = str(Path(sys.executable).with_name("cme"))
-    subprocess.run([cme, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env, cme = migrated(url, workdir, port)
     private_pem, public = generate_key_pair("ec")
     (workdir / "la.jwk").write_text(json.dumps(public.as_dict()))
     add = [cme, "clients", "add", "--org", LA, "--name", "bench", "--scope", "education:write"]

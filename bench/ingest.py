@@ -131,33 +131,45 @@ def _load() -> str:
 
 def measure(postgres: str, count: int, prefix: str, profile: Path | None) -> Measured:
     """One size on its own database and its own server, so each peak is that size's."""
+    with throwaway_database(postgres, prefix) as url:
+        return run(url, count, Path(tempfile.mkdtemp(prefix="cme-bench-")), profile)
+
+
+@contextmanager
+def throwaway_database(postgres: str, prefix: str) -> Iterator[str]:
+    """The URL of a new database on `postgres`'s server, dropped on leaving."""
     admin_url = make_url(postgres)
     database = f"{prefix}{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(
         admin_url.set(drivername="postgresql").render_as_string(False), autocommit=True
     )
     admin.execute(f'CREATE DATABASE "{database}"')
-    url = admin_url.set(database=database).render_as_string(False)
-    workdir = Path(tempfile.mkdtemp(prefix="cme-bench-"))
     try:
-        return run(url, count, workdir, profile)
+        yield admin_url.set(database=database).render_as_string(False)
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
 
 
-def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+def migrated(url: str, workdir: Path, port: int) -> tuple[dict[str, str], str]:
+    """The environment of a service on `url` answering on `port`, its database migrated,
+    and the `cme` command that runs it."""
     env = {
         **os.environ,
         "CME_DATABASE_URL": url,
-        "CME_PUBLIC_BASE_URL": base,
+        "CME_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "CME_DEV_KEY_DIR": str(workdir / "keys"),
         "CME_LOG_LEVEL": "WARNING",
     }
     cme = str(Path(sys.executable).with_name("cme"))
     subprocess.run([cme, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env, cme
+
+
+def run(url: str, count: int, workdir: Path, profile: Path | None) -> Measured:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env, cme = migrated(url, workdir, port)
     private_pem, public = generate_key_pair("ec")
     (workdir / "board.jwk").write_text(json.dumps(public.as_dict()))
     registered = subprocess.run(

@@ -46,11 +46,12 @@ from schemas.organisations import organisation
 from schemas.submissions import SubmissionIn
 from services.caller import Caller
 from services.intake.education import replace_education_records
+from services.intake.received import ReceivedBody
 from services.intake.records import health_record_row
 from services.linkage import LinkageSettings, link
 from services.linkage.sharing import SharedParameters
 from services.reconciliation.load import load
-from services.store.bulk import bulk_insert
+from services.store.bulk import RowStream
 from services.store.db import make_engine, session_factory
 from services.store.schema_version import upgrade_to_head
 from services.store.tables import CmeCase, HealthRecord, Reconciliation, Submission
@@ -149,26 +150,27 @@ def _load(sessions: Sessions, population: Population, las: list[str]) -> None:
                 )
             )
             session.flush()
-            bulk_insert(
-                session,
-                HealthRecord,
-                (
+            with RowStream(session, HealthRecord) as rows:
+                rows.add(
                     health_record_row(lhb, str(submission.submission_id), r)
                     for r in submission.records
-                ),
-            )
+                )
     for la in las:
         body = json.dumps(
             {"as_of": date.today().isoformat(), "records": population.education_records_by_la[la]}
         ).encode()
+        received = ReceivedBody(signature=None, compressed=False, keep_copy=False)
+        received.write(body)
+        received.finish()
         with sessions() as session, session.begin():
             replace_education_records(
                 session=session,
                 la_code=la,
                 caller=Caller(org_code=la, client_id="bench"),
-                body=body,
+                body=received,
                 media_type="json",
             )
+        received.close()
 
 
 def _link_only(sessions: Sessions, la: str, settings: LinkageSettings) -> float:

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from schemas.cases import CandidateOut, CaseEventOut, CaseOut, ChildOut, SourceOut, TransferOut
+from schemas.cases import (
+    AddressOut,
+    CandidateOut,
+    CaseEventOut,
+    CaseOut,
+    ChildOut,
+    SourceOut,
+    TransferOut,
+)
 from schemas.transfers import EnglandTransferOut
 from services.cases.transfers import due_by
 from services.store.tables import CmeCase, EnglandTransfer
@@ -88,18 +96,10 @@ def case_document(case: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
-# The child as services/cases/child.py stores it: the wire's fields in the wire's order.
-_CHILD_FIELDS = (
-    "given_name",
-    "middle_names",
-    "family_name",
-    "former_names",
-    "date_of_birth",
-    "sex",
-    "address",
-    "nhs_number",
-)
-_ADDRESS_FIELDS = ("lines", "postcode", "last_known")
+# The child as services/cases/child.py stores it: the wire's fields in the wire's order,
+# taken from the models themselves so that the two cannot drift apart.
+_CHILD_FIELDS = tuple(ChildOut.model_fields)
+_ADDRESS_FIELDS = tuple(AddressOut.model_fields)
 
 
 def _child(child: Mapping[str, Any]) -> Mapping[str, Any]:

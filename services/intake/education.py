@@ -12,8 +12,6 @@ and any problem found later refuses (and rolls back) the whole of it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -51,15 +49,13 @@ def replace_education_records(
     session: Session,
     la_code: str,
     caller: Caller,
-    body: ReceivedBody | bytes,
+    body: ReceivedBody,
     media_type: MediaType,
     charset: str | None = None,
 ) -> EducationRecordsReceipt:
-    """`body`: the upload as spooled on arrival, or its bytes when the caller holds them
-    already (benchmarks). `charset`: the CSV's encoding as its Content-Type declares it
-    (default UTF-8)."""
-    received = _Held(body) if isinstance(body, bytes) else body
-    parts = received.parts()
+    """`body`: the upload as spooled on arrival. `charset`: the CSV's encoding as its
+    Content-Type declares it (default UTF-8)."""
+    parts = body.parts()
     shape = UploadShape(
         _RECORDS, EducationRecordsEnvelope, EducationRecordsIn, MAX_EDUCATION_RECORDS
     )
@@ -78,7 +74,7 @@ def replace_education_records(
                 by_provision.update(record.provision for record in batch)
                 rows.add(education_record_row(la_code, record) for record in batch)
         except NotAnObject:
-            parse_upload(EducationRecordsIn, received.read_all(), rules=_RULES)  # words it
+            parse_upload(EducationRecordsIn, body.read_all(), rules=_RULES)  # words it
             raise ValidationFailed([]) from None  # pragma: no cover - never validates
         upload = stream.finish()
         rows.pause()
@@ -111,16 +107,3 @@ def replace_education_records(
         records_by_provision=education_set.records_by_provision,
         reconciliation_id=None if job is None else job.reconciliation_id,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """A body its caller holds whole already, read as a spooled one is."""
-
-    body: bytes
-
-    def parts(self) -> Iterator[bytes]:
-        yield self.body
-
-    def read_all(self) -> bytes:
-        return self.body

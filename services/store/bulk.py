@@ -47,15 +47,6 @@ def delete_health_records(session: Session, *, lhb_code: str, record_ids: Sequen
         session.execute(delete(HealthRecord).where(board, HealthRecord.record_id.in_(batch)))
 
 
-def bulk_insert(session: Session, table: type[Base], rows: Iterable[Row]) -> None:
-    """Insert rows keyed by column name, each with every column of `insert_columns`."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        copy_rows(connection.connection.driver_connection, rows, table)
-        return
-    _insert_rows(connection, rows, table)
-
-
 def copy_rows(
     driver_connection: Any, rows: Iterable[Row], table: type[Base], *, into: str | None = None
 ) -> None:
